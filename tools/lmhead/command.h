@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: Apache-2.0
+// The contract between main.cc's dispatch table and each subcommand file.
+#ifndef LMHEAD_TOOLS_LMHEAD_COMMAND_H_
+#define LMHEAD_TOOLS_LMHEAD_COMMAND_H_
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+#include "lmhead/status.h"
+
+namespace lmhead::cli {
+
+// Exit codes (shared/STYLE.md 5.14): 0 ok, 1 user error, 2 internal error.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitUserError = 1;
+inline constexpr int kExitInternalError = 2;
+
+// Runs a parsed subcommand and returns the process exit code.
+using CommandMain = std::function<int()>;
+
+// Adds the subcommand's flags to `sub` (bound to an options struct the
+// registrar owns) and returns the function to call when `sub` is chosen.
+using CommandRegistrar = CommandMain (*)(CLI::App& sub);
+
+// Prints "lmhead: error: <message>" to stderr and returns 1 for a user error,
+// 2 for an internal one. Returns 0 for OK.
+int ReportStatus(const Status& status);
+
+CommandMain RegisterPlanCommand(CLI::App& sub);
+CommandMain RegisterTilesCommand(CLI::App& sub);
+
+}  // namespace lmhead::cli
+
+#endif  // LMHEAD_TOOLS_LMHEAD_COMMAND_H_
