@@ -29,6 +29,9 @@ int ReportStatus(const Status& status);
 
 CommandMain RegisterPlanCommand(CLI::App& sub);
 CommandMain RegisterTilesCommand(CLI::App& sub);
+CommandMain RegisterSynthCommand(CLI::App& sub);
+CommandMain RegisterConvertCommand(CLI::App& sub);
+CommandMain RegisterInspectCommand(CLI::App& sub);
 
 }  // namespace lmhead::cli
 

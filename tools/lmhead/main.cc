@@ -23,6 +23,12 @@ constexpr CommandEntry kCommands[] = {
      RegisterPlanCommand},
     {"tiles", "Pack/unpack TT tiles (bfloat4_b, bfloat8_b, bfloat16, float32) from/to .npy",
      RegisterTilesCommand},
+    {"synth", "Write a synthetic HuggingFace checkpoint with a trained-like lm_head.weight",
+     RegisterSynthCommand},
+    {"convert", "Convert a checkpoint's head into per-device DRAM-bank-sharded tile shards",
+     RegisterConvertCommand},
+    {"inspect", "Inspect a safetensors checkpoint or a converted weights directory",
+     RegisterInspectCommand},
 };
 
 int Main(int argc, char** argv) {
