@@ -8,9 +8,10 @@ DEBIAN_PACKAGES=(
   libfmt-dev nlohmann-json3-dev libcli11-dev libhwy-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pip
+  time clang-14 libclang-rt-14-dev
 )
 # Python helpers for the tests' independent references (numpy float64, HF safetensors).
-PYTHON_PACKAGES=(numpy safetensors)
+PYTHON_PACKAGES=(numpy safetensors pytest)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

@@ -3,6 +3,7 @@
 #include "io/file_util.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -14,8 +15,6 @@
 #include <memory>
 #include <utility>
 
-#include <fmt/format.h>
-
 namespace lmhead {
 namespace {
 
@@ -23,7 +22,8 @@ constexpr std::string_view kTempMarker = ".tmp-";
 
 std::string ErrnoText(int err) {
   std::string text = std::strerror(err);
-  if (err == ENOSPC || err == EDQUOT) text += "; the disk is full: free space or choose another output";
+  if (err == ENOSPC || err == EDQUOT)
+    text += "; the disk is full: free space or choose another output";
   if (err == EFBIG) text += "; the file size limit (ulimit -f) is too small";
   return text;
 }
@@ -54,8 +54,8 @@ Result<std::string> ReadFileToString(const std::string& path, uint64_t max_bytes
     return Status::IOError(fmt::format("[ReadFile] {} is not a regular file", path));
   }
   if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    return Status::InvalidArgument(fmt::format("[ReadFile] {} has {} bytes, more than the {} allowed",
-                                               path, st.st_size, max_bytes));
+    return Status::InvalidArgument(fmt::format(
+        "[ReadFile] {} has {} bytes, more than the {} allowed", path, st.st_size, max_bytes));
   }
   std::string content(static_cast<size_t>(st.st_size), '\0');
   size_t done = 0;
@@ -89,7 +89,7 @@ Result<uint64_t> HashFileXxh3(const std::string& path) {
     return err == ENOENT ? Status::NotFound(msg) : Status::IOError(msg);
   }
   std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
-                                                                  &XXH3_freeState);
+                                                                 &XXH3_freeState);
   XXH3_64bits_reset(state.get());
   // 4 MiB chunks: large enough to amortise syscalls, small next to the data.
   constexpr size_t kChunkBytes = size_t{4} << 20;
@@ -98,7 +98,8 @@ Result<uint64_t> HashFileXxh3(const std::string& path) {
     const ssize_t n = ::read(fd.get(), buffer.get(), kChunkBytes);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      return Status::IOError(fmt::format("[HashFile] reading {} failed: {}", path, ErrnoText(errno)));
+      return Status::IOError(
+          fmt::format("[HashFile] reading {} failed: {}", path, ErrnoText(errno)));
     }
     if (n == 0) break;
     XXH3_64bits_update(state.get(), buffer.get(), static_cast<size_t>(n));
@@ -127,7 +128,10 @@ bool ParseHexU64(std::string_view text, uint64_t* value) {
 }
 
 TempFile::TempFile(std::string final_path, std::string temp_path, int fd)
-    : final_path_(std::move(final_path)), temp_path_(std::move(temp_path)), fd_(fd), exists_(true) {}
+    : final_path_(std::move(final_path)),
+      temp_path_(std::move(temp_path)),
+      fd_(fd),
+      exists_(true) {}
 
 TempFile::TempFile(TempFile&& other) noexcept
     : final_path_(std::move(other.final_path_)),
@@ -160,9 +164,10 @@ Result<TempFile> TempFile::Create(const std::string& final_path) {
       fmt::format("{}{}{}-{}", final_path, kTempMarker, ::getpid(), counter.fetch_add(1));
   const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return Status::IOError(fmt::format("[TempFile] cannot create {}: {}; check that the directory "
-                                       "exists and is writable",
-                                       temp_path, ErrnoText(errno)));
+    return Status::IOError(
+        fmt::format("[TempFile] cannot create {}: {}; check that the directory "
+                    "exists and is writable",
+                    temp_path, ErrnoText(errno)));
   }
   return TempFile(final_path, temp_path, fd);
 }
@@ -178,8 +183,8 @@ Status TempFile::Reserve(uint64_t bytes) {
 Status TempFile::WriteAt(uint64_t offset, std::span<const std::byte> data) const {
   size_t done = 0;
   while (done < data.size()) {
-    const ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done,
-                               static_cast<off_t>(offset + done));
+    const ssize_t n =
+        ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       const int err = n == 0 ? ENOSPC : errno;
@@ -209,8 +214,8 @@ Status TempFile::Sync() {
 Status TempFile::Commit() {
   LMHEAD_RETURN_IF_ERROR(Sync());
   if (!exists_) {
-    return Status::Internal(fmt::format("[TempFile] {} was already committed or discarded",
-                                        final_path_));
+    return Status::Internal(
+        fmt::format("[TempFile] {} was already committed or discarded", final_path_));
   }
   if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
     const int err = errno;
@@ -253,8 +258,8 @@ Result<int> RemoveStaleTempFiles(const std::string& dir, const std::vector<std::
     if (fs::remove(it->path(), ec)) ++removed;
   }
   if (ec) {
-    return Status::IOError(fmt::format("[RemoveStaleTempFiles] listing {} failed: {}", dir,
-                                       ec.message()));
+    return Status::IOError(
+        fmt::format("[RemoveStaleTempFiles] listing {} failed: {}", dir, ec.message()));
   }
   return removed;
 }
