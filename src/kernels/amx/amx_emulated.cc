@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+// Test-only: a scalar model of the AMX tile registers and TDPBF16PS for amx_matmul-inl.h.
+//
+// The model follows the instruction set reference: eight registers of 16 rows
+// x 64 bytes; TDPBF16PS adds, for each fp32 element C[m][n], the products of
+// A's bf16 pair (2k, 2k + 1) of row m with B's pair of row k, column n, over
+// the 16 rows of B. Products of two bf16 values are exact in fp32; the model
+// adds them in fp32, k ascending, which the fp32 bound of the tests covers
+// whatever order the hardware uses.
+#include "kernels/amx/amx_emulated.h"
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/amx/amx_matmul-inl.h"
+
+namespace lmhead::amx_test {
+namespace {
+
+struct Registers {
+  alignas(64) uint8_t tile[8][16][64];
+};
+thread_local Registers registers;
+
+float Bf16(const uint8_t* p) {
+  uint16_t bits;
+  std::memcpy(&bits, p, sizeof(bits));
+  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float value;
+  std::memcpy(&value, &wide, sizeof(value));
+  return value;
+}
+
+float* Fp32Row(int t, int row) { return reinterpret_cast<float*>(registers.tile[t][row]); }
+
+void Load(int t, const void* base, int64_t stride) {
+  for (int r = 0; r < 16; ++r) {
+    std::memcpy(registers.tile[t][r], static_cast<const uint8_t*>(base) + r * stride, 64);
+  }
+}
+
+void Store(int t, void* base, int64_t stride) {
+  for (int r = 0; r < 16; ++r) {
+    std::memcpy(static_cast<uint8_t*>(base) + r * stride, registers.tile[t][r], 64);
+  }
+}
+
+void Dpbf16ps(int c, int a, int b) {
+  for (int m = 0; m < 16; ++m) {
+    float* out = Fp32Row(c, m);
+    for (int n = 0; n < 16; ++n) {
+      float sum = out[n];
+      for (int k = 0; k < 16; ++k) {
+        sum += Bf16(&registers.tile[a][m][4 * k]) * Bf16(&registers.tile[b][k][4 * n]);
+        sum += Bf16(&registers.tile[a][m][4 * k + 2]) * Bf16(&registers.tile[b][k][4 * n + 2]);
+      }
+      out[n] = sum;
+    }
+  }
+}
+
+struct EmulatedTiles {
+  static void Begin() {}
+  static void End() {}
+  static void ZeroC(bool both) {
+    for (int t = 0; t < (both ? 4 : 2); ++t) std::memset(registers.tile[t], 0, sizeof(registers.tile[t]));
+  }
+  static void LoadC(const float* c, int64_t stride, bool both) {
+    const int64_t lower = 16 * stride / static_cast<int64_t>(sizeof(float));
+    Load(0, c, stride);
+    Load(1, c + 16, stride);
+    if (both) {
+      Load(2, c + lower, stride);
+      Load(3, c + lower + 16, stride);
+    }
+  }
+  static void StoreC(float* c, int64_t stride, bool both) {
+    const int64_t lower = 16 * stride / static_cast<int64_t>(sizeof(float));
+    Store(0, c, stride);
+    Store(1, c + 16, stride);
+    if (both) {
+      Store(2, c + lower, stride);
+      Store(3, c + lower + 16, stride);
+    }
+  }
+  static void LoadA(int half, const uint16_t* a, int64_t stride) { Load(4 + half, a, stride); }
+  static void LoadB(const amx::BTilePair& b) {
+    Load(6, b.left.v, 64);
+    Load(7, b.right.v, 64);
+  }
+  static void Dot(bool both) {
+    Dpbf16ps(0, 4, 6);
+    Dpbf16ps(1, 4, 7);
+    if (both) {
+      Dpbf16ps(2, 5, 6);
+      Dpbf16ps(3, 5, 7);
+    }
+  }
+};
+
+}  // namespace
+
+bool EmulatedGemvBfp4(const MatmulArgs& args) { return amx::GemvBfp4<EmulatedTiles>(args); }
+bool EmulatedGemmBfp4(const MatmulArgs& args) { return amx::GemmBfp4<EmulatedTiles>(args); }
+
+bool DecodeBfp4ToVnni(const uint8_t* tile, uint16_t* left, uint16_t* right) {
+  amx::BTilePair pair;
+  const bool ok = amx::DecodeBfp4ToVnni(tile, pair);
+  std::memcpy(left, pair.left.v, sizeof(pair.left.v));
+  std::memcpy(right, pair.right.v, sizeof(pair.right.v));
+  return ok;
+}
+
+}  // namespace lmhead::amx_test

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+// The AVX-512 kernel sets (F/BW/DQ/VL): entry points only, no intrinsics here.
+//
+// Each function is defined in its own file compiled with -mavx512f -mavx512bw
+// -mavx512dq -mavx512vl (CMakeLists.txt); callers run them only when
+// CpuFeatures has kCpuAvx512 (registry.cc). Those files include no header that
+// defines inline functions they call, so no AVX-512 copy of a shared inline
+// function can reach the rest of the program through the linker.
+#ifndef LMHEAD_KERNELS_AVX512_AVX512_KERNELS_H_
+#define LMHEAD_KERNELS_AVX512_AVX512_KERNELS_H_
+
+#include "kernels/kernels.h"
+
+namespace lmhead {
+
+// tt-lofi numerics for bfp4_b and bfp8_b weights, bit-exact with
+// MatmulTtLofiReference for every input (NaN payloads aside). One function
+// serves gemv and gemm: it decodes each weight chunk once per block of up to
+// 32 rows, so a decode call (m <= 32) reads the weights once.
+void MatmulTtLofiAvx512(const MatmulArgs& args);
+
+// fp32 numerics for bfp4_b and bfp8_b weights: each tile decoded exactly to
+// fp32 once per block of up to 32 rows, fp32 FMA accumulation. One function
+// serves gemv (a decode call reads the weights once) and gemm.
+void MatmulFp32Avx512(const MatmulArgs& args);
+
+}  // namespace lmhead
+
+#endif  // LMHEAD_KERNELS_AVX512_AVX512_KERNELS_H_

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+// Decoding one bfp4_b/bfp8_b tile to fp32 with AVX-512: codes as exact small integers, then scaled.
+//
+// Internal to the AVX-512 kernel files (compiled with AVX-512 flags); every
+// function has internal linkage so no AVX-512 code leaks to other files.
+#ifndef LMHEAD_KERNELS_AVX512_BFP_DECODE_AVX512_H_
+#define LMHEAD_KERNELS_AVX512_BFP_DECODE_AVX512_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kernels.h"
+#include "kernels/x86_intrinsics.h"
+#include "lmhead/formats.h"
+
+namespace lmhead::avx512_decode {
+
+// A decoded tile in group order: values[g][i] is datum i of group g = face * 16
+// + row_in_face (spec §1.2), i.e. tile row (g / 32) * 16 + g % 16, column
+// ((g / 16) % 2) * 16 + i.
+struct DecodedTile {
+  alignas(64) float values[kBfpGroupsPerTile][kFaceDim];
+};
+
+// Signed codes (+-magnitude) of the 64 groups as int8, in the order the
+// unpack instructions leave them: see CodeOffset.
+struct TileCodes {
+  alignas(64) int8_t bytes[kTileElems];
+};
+
+// Offset of group g's 16 codes in TileCodes: each 64-byte slice of bfp4 data
+// holds groups 8i..8i+7, and the byte unpacks put the even groups of the slice
+// first, the odd ones in the next 64 bytes.
+static inline int CodeOffset(int g) {
+  const int slice = g / 8, r = g % 8;
+  return slice * 128 + (r % 2) * 64 + (r / 2) * 16;
+}
+
+// bfp4_b data (512 bytes, two nibbles per byte, low first) to signed int8 codes.
+static inline void SplitBfp4(const uint8_t* data, TileCodes& codes) {
+  const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
+  // Sign-magnitude nibble -> signed value (-0 for code 8 becomes 0).
+  const __m512i to_signed = _mm512_broadcast_i32x4(
+      _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 0, -1, -2, -3, -4, -5, -6, -7));
+  for (int slice = 0; slice < 8; ++slice) {
+    const __m512i bytes = _mm512_loadu_si512(data + slice * 64);
+    const __m512i lo = _mm512_and_si512(bytes, low_nibbles);
+    const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_nibbles);
+    // Per 128-bit lane: bytes 0..7 (one group) interleaved lo/hi -> its 16 codes.
+    const __m512i even = _mm512_shuffle_epi8(to_signed, _mm512_unpacklo_epi8(lo, hi));
+    const __m512i odd = _mm512_shuffle_epi8(to_signed, _mm512_unpackhi_epi8(lo, hi));
+    _mm512_store_si512(codes.bytes + slice * 128, even);
+    _mm512_store_si512(codes.bytes + slice * 128 + 64, odd);
+  }
+}
+
+// bfp8_b data (1024 bytes, sign-magnitude bytes) to signed int8 codes in the
+// same order as SplitBfp4 (so CodeOffset applies to both).
+static inline void SplitBfp8(const uint8_t* data, TileCodes& codes) {
+  for (int g = 0; g < kBfpGroupsPerTile; g += 4) {
+    const __m512i bytes = _mm512_loadu_si512(data + g * 16);
+    const __m512i mag = _mm512_and_si512(bytes, _mm512_set1_epi8(0x7F));
+    const __m512i value =
+        _mm512_mask_sub_epi8(mag, _mm512_movepi8_mask(bytes), _mm512_setzero_si512(), mag);
+    alignas(64) int8_t groups[64];
+    _mm512_store_si512(groups, value);
+    for (int i = 0; i < 4; ++i) {
+      _mm_store_si128(reinterpret_cast<__m128i*>(codes.bytes + CodeOffset(g + i)),
+                      _mm_load_si128(reinterpret_cast<const __m128i*>(groups + 16 * i)));
+    }
+  }
+}
+
+// True when every exponent byte of the tile is in [lo, 254]: then all values
+// are code * 2^(E - bias) in the fp32 normal range (or zero), as TT's host
+// decode gives them. Other tiles take DecodeTileSlow.
+static inline bool ExponentsInRange(const uint8_t* exponents, int lo) {
+  const __m512i e = _mm512_loadu_si512(exponents);
+  const __mmask64 out = _mm512_cmplt_epu8_mask(e, _mm512_set1_epi8(static_cast<char>(lo))) |
+                        _mm512_cmpeq_epi8_mask(e, _mm512_set1_epi8(static_cast<char>(0xFF)));
+  return out == 0;
+}
+
+// 2^(E - bias) for the 16 exponent bytes at `exponents` (E >= bias - 126).
+static inline __m512 Scales(const uint8_t* exponents, int bias) {
+  const __m512i e =
+      _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(exponents)));
+  return _mm512_castsi512_ps(
+      _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(bias - 127)), 23));
+}
+
+// values = code * 2^(E - bias) for all 64 groups.
+static inline void ScaleCodes(const TileCodes& codes, const uint8_t* exponents, int bias,
+                              DecodedTile& out) {
+  for (int face = 0; face < 4; ++face) {
+    alignas(64) float scale[kFaceDim];
+    _mm512_store_ps(scale, Scales(exponents + face * kFaceDim, bias));
+    for (int j = 0; j < kFaceDim; ++j) {
+      const int g = face * kFaceDim + j;
+      const __m512i c = _mm512_cvtepi8_epi32(
+          _mm_load_si128(reinterpret_cast<const __m128i*>(codes.bytes + CodeOffset(g))));
+      _mm512_store_ps(out.values[g],
+                      _mm512_mul_ps(_mm512_cvtepi32_ps(c), _mm512_set1_ps(scale[j])));
+    }
+  }
+}
+
+// Tile rows ahead of the one being computed that PrefetchTileRow asks for: a
+// work item's tile row is a few adjacent tiles, the next one a bank row
+// further, which the hardware prefetchers do not follow far enough.
+inline constexpr int64_t kPrefetchTileRows = 6;
+
+// Prefetches tiles [nt0, nt0 + tiles) of tile row kt of `w` (if it exists).
+static inline void PrefetchTileRow(const TileMatrixView& w, int64_t kt, int64_t nt0, int tiles,
+                                   size_t tile_bytes) {
+  if (kt >= w.k_tiles) return;
+  const char* p = reinterpret_cast<const char*>(w.tiles) +
+                  static_cast<size_t>(kt * w.n_tiles + nt0) * tile_bytes;
+  const size_t bytes = static_cast<size_t>(tiles) * tile_bytes;
+  for (size_t offset = 0; offset < bytes; offset += 64) _mm_prefetch(p + offset, _MM_HINT_T0);
+}
+
+}  // namespace lmhead::avx512_decode
+
+#endif  // LMHEAD_KERNELS_AVX512_BFP_DECODE_AVX512_H_

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: Apache-2.0
+// Throughput of every matmul kernel set this CPU runs, on DeepSeek-V3 LM head work items.
+//
+// One call is what the engine hands a kernel: K = 7168 (Kt = 224) by one work
+// item of 4 tile columns (516 KB of bfp4_b) in the middle of a DRAM bank of 11
+// tile columns (a DeepSeek-V3 bank on a 4x8 mesh), so each tile row of the
+// item is 4 adjacent tiles and the next one starts 11 tiles later. Decode
+// (gemv) benchmarks rotate over >= 640 MB of bank copies so every call streams
+// from DRAM, not L3 (shared/perf/baselines.md), and report weight GB/s next to
+// read_bandwidth, the plain read rate of the same buffer in the same run.
+// Prefill (gemm) benchmarks keep one bank hot and report GFLOP/s (1
+// multiply-add = 2 flop).
+// Filter with --benchmark_filter, e.g. 'tt-lofi' or 'gemv'; LMHEAD_KERNELS
+// does not apply here: every set the CPU supports is listed.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu_features.h"
+#include "kernels/kernels.h"
+#include "lmhead/formats.h"
+
+namespace lmhead {
+namespace {
+
+constexpr int64_t kHidden = 7168;  // DeepSeek-V3 hidden size: K
+constexpr int64_t kItemNt = 4;     // tile columns per engine work item
+constexpr int64_t kBankNt = 11;    // tile columns of the bank holding it
+constexpr int64_t kItemBegin = 4;  // the item's first tile column in the bank
+constexpr size_t kColdBytes = size_t{640} << 20;
+
+// One bank of weights packed from N(0, 0.02) values, and x ~ N(0, 1) bf16.
+std::vector<uint8_t> MakeBank(TileFormat format) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const TiledShape shape{1, kHidden, kBankNt * kTileDim};
+  std::vector<float> w(static_cast<size_t>(NumElements(shape)));
+  for (float& v : w) v = normal(rng) * 0.02f;
+  std::vector<uint8_t> tiles(TiledBytes(format, shape));
+  if (!PackMatrixFp32(format, w, shape, tiles).ok()) std::abort();
+  return tiles;
+}
+
+std::vector<uint16_t> MakeX(int64_t m) {
+  std::mt19937 rng(2);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<uint16_t> x(static_cast<size_t>(m * kHidden));
+  for (uint16_t& v : x) v = Fp32ToBf16(normal(rng));
+  return x;
+}
+
+size_t ItemBytes(TileFormat format) {
+  return static_cast<size_t>(kHidden / kTileDim * kItemNt) * TileBytes(format);
+}
+
+// The call on the item of `bank`: m rows; y has the bank's width.
+MatmulArgs ItemArgs(TileFormat format, const uint8_t* bank, const std::vector<uint16_t>& x,
+                    int64_t m, std::vector<float>& y, int64_t in0_block_w) {
+  return MatmulArgs{.x = x.data(), .x_stride = kHidden, .m = m, .k = kHidden,
+                    .w = {bank, format, kHidden / kTileDim, kBankNt},
+                    .nt_begin = kItemBegin, .nt_end = kItemBegin + kItemNt,
+                    .y = y.data(), .y_stride = kBankNt * kTileDim,
+                    .n_cols = kBankNt * kTileDim,
+                    .lofi = {.in0_block_w = in0_block_w, .packer_l1_acc = true}};
+}
+
+// >= 640 MB of copies of one bank, allocated once per format.
+const std::vector<uint8_t>& ColdCopies(TileFormat format) {
+  static std::vector<uint8_t> copies[2];
+  std::vector<uint8_t>& buffer = copies[format == TileFormat::kBfp8b ? 1 : 0];
+  if (buffer.empty()) {
+    const std::vector<uint8_t> item = MakeBank(format);
+    const size_t count = (kColdBytes + item.size() - 1) / item.size();
+    buffer.resize(count * item.size());
+    for (size_t i = 0; i < count; ++i) std::memcpy(&buffer[i * item.size()], item.data(), item.size());
+  }
+  return buffer;
+}
+
+void SetCounters(benchmark::State& state, size_t weight_bytes, int64_t m) {
+  const double calls = static_cast<double>(state.iterations());
+  state.counters["weight_GBps"] = benchmark::Counter(
+      calls * static_cast<double>(weight_bytes) * 1e-9, benchmark::Counter::kIsRate);
+  state.counters["GFLOPps"] = benchmark::Counter(
+      calls * 2.0 * static_cast<double>(m * kHidden * kItemNt * kTileDim) * 1e-9,
+      benchmark::Counter::kIsRate);
+}
+
+// gemv: each call reads the item of the next bank copy, from DRAM.
+void BM_Gemv(benchmark::State& state, const MatmulKernels* kernels) {
+  const int64_t m = state.range(0);
+  const std::vector<uint8_t>& copies = ColdCopies(kernels->format);
+  const size_t bank_bytes = TiledBytes(kernels->format, {1, kHidden, kBankNt * kTileDim});
+  const size_t num_copies = copies.size() / bank_bytes;
+  const std::vector<uint16_t> x = MakeX(m);
+  std::vector<float> y(static_cast<size_t>(m * kBankNt * kTileDim));
+  // in0_block_w 4: DeepSeek-V3 decode on a 4x8 Wormhole mesh.
+  MatmulArgs args = ItemArgs(kernels->format, nullptr, x, m, y, 4);
+  size_t copy = 0;
+  for (auto _ : state) {
+    args.w.tiles = copies.data() + copy * bank_bytes;
+    copy = copy + 1 == num_copies ? 0 : copy + 1;
+    kernels->gemv(args);
+    benchmark::DoNotOptimize(y.data());
+  }
+  SetCounters(state, ItemBytes(kernels->format), m);
+}
+
+// gemm: one hot bank, compute-bound.
+void BM_Gemm(benchmark::State& state, const MatmulKernels* kernels) {
+  const int64_t m = state.range(0);
+  const std::vector<uint8_t> bank = MakeBank(kernels->format);
+  const std::vector<uint16_t> x = MakeX(m);
+  std::vector<float> y(static_cast<size_t>(m * kBankNt * kTileDim));
+  // in0_block_w 8: DeepSeek-V3 prefill.
+  const MatmulArgs args = ItemArgs(kernels->format, bank.data(), x, m, y, 8);
+  for (auto _ : state) {
+    kernels->gemm(args);
+    benchmark::DoNotOptimize(y.data());
+  }
+  SetCounters(state, ItemBytes(kernels->format), m);
+}
+
+// The DRAM read rate of one core over the same 640 MB: 8 independent sums.
+void BM_ReadBandwidth(benchmark::State& state) {
+  const std::vector<uint8_t>& copies = ColdCopies(TileFormat::kBfp4b);
+  const size_t chunk = size_t{16} << 20;
+  const size_t words = chunk / sizeof(uint64_t);
+  size_t offset = 0;
+  for (auto _ : state) {
+    const uint64_t* p = reinterpret_cast<const uint64_t*>(copies.data() + offset);
+    uint64_t s[8] = {};
+    for (size_t i = 0; i < words; i += 8) {
+      for (int j = 0; j < 8; ++j) s[j] += p[i + static_cast<size_t>(j)];
+    }
+    benchmark::DoNotOptimize(s);
+    offset = offset + 2 * chunk > copies.size() ? 0 : offset + chunk;
+  }
+  state.counters["read_GBps"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * static_cast<double>(chunk) * 1e-9,
+      benchmark::Counter::kIsRate);
+}
+
+int RegisterAll() {
+  benchmark::RegisterBenchmark("read_bandwidth/dram", BM_ReadBandwidth)
+      ->Unit(benchmark::kMillisecond);
+  const CpuFeatures cpu = DetectCpuFeatures();
+  for (const MatmulKernels& kernels : AllMatmulKernels()) {
+    if (!cpu.Has(kernels.required_cpu_features)) continue;
+    const bool reference = kernels.required_cpu_features == 0;
+    auto* gemv = benchmark::RegisterBenchmark((std::string(kernels.name) + "/gemv").c_str(),
+                                              BM_Gemv, &kernels);
+    gemv->ArgName("m")->Unit(benchmark::kMillisecond);
+    for (int64_t m : {1, 2, 4, 8, 16, 32}) {
+      if (!reference || m == 1 || m == 32) gemv->Arg(m);
+    }
+    auto* gemm = benchmark::RegisterBenchmark((std::string(kernels.name) + "/gemm").c_str(),
+                                              BM_Gemm, &kernels);
+    gemm->ArgName("m")->Unit(benchmark::kMillisecond)->Arg(reference ? 64 : 256);
+    if (!reference) gemm->Arg(1024);
+  }
+  return 0;
+}
+const int kRegistered = RegisterAll();
+
+}  // namespace
+}  // namespace lmhead
+
+BENCHMARK_MAIN();

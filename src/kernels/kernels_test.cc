@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every registered kernel set this CPU runs, against the scalar reference on odd shapes.
+//
+// The comparison rules are kernel_test_util.h's: bit-exact for tt-lofi, the
+// fp32 accumulation bound for fp32, nothing written outside the N range.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernels/cpu_features.h"
+#include "kernels/kernel_test_util.h"
+#include "kernels/kernels.h"
+#include "kernels/test_weights.h"
+#include "lmhead/formats.h"
+
+namespace lmhead {
+namespace {
+
+using kernel_test::Case;
+
+// Runs gemv (m <= 32) and gemm on the case.
+void ExpectBothMatch(const MatmulKernels& kernels, const Case& c) {
+  if (c.m <= kMaxDecodeRows) {
+    kernel_test::ExpectMatchesReference(kernels.name, kernels.numerics, kernels.gemv, c);
+  }
+  kernel_test::ExpectMatchesReference(kernels.name, kernels.numerics, kernels.gemm, c);
+}
+
+class KernelConsistencyTest : public testing::TestWithParam<const MatmulKernels*> {
+ protected:
+  void SetUp() override {
+    if (!DetectCpuFeatures().Has(GetParam()->required_cpu_features)) {
+      GTEST_SKIP() << GetParam()->name << " needs CPU features this machine lacks (has "
+                   << ToString(DetectCpuFeatures()) << ")";
+    }
+  }
+  const MatmulKernels& kernels() const { return *GetParam(); }
+};
+
+// Every M from 1 to 33 (gemv up to 32, gemm for all) over K = 200 (Kt = 7, the
+// last tile partly past k) and 5 tile columns, n_cols cutting the last tile,
+// with several N ranges; x rows carry a stride > k.
+TEST_P(KernelConsistencyTest, EveryRowCountOnOddShapes) {
+  std::mt19937 rng(17);
+  TestWeights w(kernels().format, 7, 5);
+  w.FillRandom(rng, 118, 134);
+  const int64_t k = 200, x_stride = 203;
+  const std::vector<uint16_t> x = RandomBf16(rng, 33, k, x_stride, 110, 134);
+  const int64_t ranges[][2] = {{0, 5}, {1, 4}, {4, 5}, {2, 2}, {3, 5}};
+  for (int64_t m = 1; m <= 33; ++m) {
+    for (const auto& range : ranges) {
+      const LofiOptions lofi{.in0_block_w = m % 2 == 0 ? 1 : 7, .packer_l1_acc = true};
+      ExpectBothMatch(kernels(), {&w, &x, m, k, x_stride, range[0], range[1], 5 * 32 - 13, lofi});
+    }
+  }
+}
+
+// The K blockings of the tt-lofi numerics (more than two blocks turns the
+// packer's L1 accumulation on) and a K that is a whole number of tiles.
+TEST_P(KernelConsistencyTest, KBlockingsAndPackerL1Acc) {
+  std::mt19937 rng(23);
+  TestWeights w(kernels().format, 8, 3);
+  w.FillRandom(rng, 115, 136);
+  const int64_t k = 256;
+  const std::vector<uint16_t> x = RandomBf16(rng, 33, k, k, 100, 136);
+  for (int64_t in0_block_w : {1, 2, 4, 8}) {
+    for (bool l1_acc : {true, false}) {
+      for (int64_t m : {1, 3, 8, 32, 33}) {
+        ExpectBothMatch(kernels(), {&w, &x, m, k, k, 0, 3, 96, {in0_block_w, l1_acc}});
+      }
+    }
+  }
+}
+
+// Operands at the edges of the bf16/fp32 range: tiny and huge activations,
+// weight groups with exponent bytes 0..7 (values flushed or denormal after
+// decoding), rows of huge weights, and sums that overflow to inf. tt-lofi
+// kernels must take the reference's slow paths exactly.
+TEST_P(KernelConsistencyTest, ExtremeExponents) {
+  if (kernels().numerics != Numerics::kTtLofi) GTEST_SKIP() << "fp32 bound is relative";
+  std::mt19937 rng(29);
+  const int64_t k = 150;
+  struct Range {
+    uint8_t w_lo, w_hi;
+    int x_lo, x_hi;
+  };
+  const Range ranges[] = {{1, 9, 120, 140},   {120, 130, 1, 12},  {1, 12, 1, 20},
+                          {240, 254, 200, 254}, {100, 254, 1, 254}, {0, 255, 0, 255}};
+  for (const Range& r : ranges) {
+    TestWeights w(kernels().format, 5, 2);
+    w.FillRandom(rng, r.w_lo, r.w_hi);
+    const std::vector<uint16_t> x = RandomBf16(rng, 9, k, k, r.x_lo, r.x_hi);
+    for (int64_t m : {1, 9}) {
+      ExpectBothMatch(kernels(), {&w, &x, m, k, k, 0, 2, 60, {1, true}});
+      ExpectBothMatch(kernels(), {&w, &x, m, k, k, 0, 2, 64, {5, true}});
+    }
+  }
+}
+
+// fp32 kernels on tiles that hold denormal, inf and NaN weights (exponent
+// bytes 1..9 and 255), which take TT's host decode value by value. Activations
+// are large enough that every product stays a normal fp32 number.
+TEST_P(KernelConsistencyTest, Fp32TilesWithDenormalAndNonFiniteWeights) {
+  if (kernels().numerics != Numerics::kFp32) GTEST_SKIP() << "tt-lofi: see ExtremeExponents";
+  std::mt19937 rng(37);
+  const int64_t k = 150;
+  TestWeights w(kernels().format, 5, 3);
+  w.FillRandom(rng, 1, 9);
+  for (int64_t n = 64; n < 96; n += kFaceDim) w.SetExponent(40, n, 255);  // tile column 2
+  const std::vector<uint16_t> x = RandomBf16(rng, 9, k, k, 150, 165);
+  for (int64_t m : {1, 9}) ExpectBothMatch(kernels(), {&w, &x, m, k, k, 0, 3, 90, {1, true}});
+}
+
+// Single exponents per operand swept across the edges where sums start to
+// need flushing (the smallest product step crosses 2^-126) and where they
+// start to overflow (products near 2^127): a fast kernel that trusts its fast
+// path a few exponents too far fails here.
+TEST_P(KernelConsistencyTest, ExponentSweepAcrossTheNormalRangeEdges) {
+  if (kernels().numerics != Numerics::kTtLofi) GTEST_SKIP() << "fp32 bound is relative";
+  std::mt19937 rng(31);
+  const int64_t k = 160;
+  const int weight_step_bits = kernels().format == TileFormat::kBfp8b ? 6 : 2;
+  for (int d = -12; d <= 12; ++d) {
+    // Smallest product step 2^((x_exp - 133) + (w_exp - 127 - weight_step_bits)) = 2^(-126 + d).
+    const int x_tiny = 60;
+    const int w_tiny = 134 + weight_step_bits + d - x_tiny;
+    // Largest products about 2^(x_exp + w_exp - 252) = 2^(120 + d).
+    const int x_huge = 200;
+    const int w_huge = 372 + d - x_huge;
+    for (const auto& [x_exp, w_exp] : {std::pair{x_tiny, w_tiny}, std::pair{x_huge, w_huge}}) {
+      TestWeights w(kernels().format, 5, 1);
+      w.FillRandom(rng, static_cast<uint8_t>(w_exp), static_cast<uint8_t>(w_exp));
+      const std::vector<uint16_t> x = RandomBf16(rng, 4, k, k, x_exp, x_exp);
+      ExpectBothMatch(kernels(), {&w, &x, 4, k, k, 0, 1, 32, {1, true}});
+    }
+  }
+}
+
+std::vector<const MatmulKernels*> FastKernelSets() {
+  std::vector<const MatmulKernels*> sets;
+  for (const MatmulKernels& kernels : AllMatmulKernels()) {
+    if (kernels.required_cpu_features != 0) sets.push_back(&kernels);
+  }
+  return sets;
+}
+
+INSTANTIATE_TEST_SUITE_P(Registered, KernelConsistencyTest, testing::ValuesIn(FastKernelSets()),
+                         [](const testing::TestParamInfo<const MatmulKernels*>& param_info) {
+                           std::string name = param_info.param->name;
+                           for (char& ch : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace lmhead

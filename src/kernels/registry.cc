@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+// The kernel table and its lookup.
+#include <fmt/format.h>
+
+#include "kernels/amx/amx_kernels.h"
+#include "kernels/avx512/avx512_kernels.h"
+#include "kernels/kernels.h"
+#include "kernels/reference.h"
+
+namespace lmhead {
+namespace {
+
+// Best first within each (format, numerics); the scalar reference comes last
+// because it runs everywhere. Every kernel handles any N range, so nr_tiles
+// is 1.
+constexpr MatmulKernels kMatmulKernels[] = {
+    {"matmul/bfp4b/fp32/amx", TileFormat::kBfp4b, Numerics::kFp32, kCpuAvx512 | kCpuAmxBf16,
+     MatmulFp32AmxGemv, MatmulFp32AmxGemm, 1},
+    {"matmul/bfp4b/fp32/avx512", TileFormat::kBfp4b, Numerics::kFp32, kCpuAvx512,
+     MatmulFp32Avx512, MatmulFp32Avx512, 1},
+    {"matmul/bfp8b/fp32/avx512", TileFormat::kBfp8b, Numerics::kFp32, kCpuAvx512,
+     MatmulFp32Avx512, MatmulFp32Avx512, 1},
+    {"matmul/bfp4b/tt-lofi/avx512", TileFormat::kBfp4b, Numerics::kTtLofi, kCpuAvx512,
+     MatmulTtLofiAvx512, MatmulTtLofiAvx512, 1},
+    {"matmul/bfp8b/tt-lofi/avx512", TileFormat::kBfp8b, Numerics::kTtLofi, kCpuAvx512,
+     MatmulTtLofiAvx512, MatmulTtLofiAvx512, 1},
+    {"matmul/bfp4b/fp32/ref", TileFormat::kBfp4b, Numerics::kFp32, 0, MatmulFp32Reference,
+     MatmulFp32Reference, 1},
+    {"matmul/bfp4b/tt-lofi/ref", TileFormat::kBfp4b, Numerics::kTtLofi, 0, MatmulTtLofiReference,
+     MatmulTtLofiReference, 1},
+    {"matmul/bfp8b/fp32/ref", TileFormat::kBfp8b, Numerics::kFp32, 0, MatmulFp32Reference,
+     MatmulFp32Reference, 1},
+    {"matmul/bfp8b/tt-lofi/ref", TileFormat::kBfp8b, Numerics::kTtLofi, 0, MatmulTtLofiReference,
+     MatmulTtLofiReference, 1},
+};
+
+}  // namespace
+
+Status ValidateLofiOptions(int64_t k_tiles, const LofiOptions& options) {
+  if (options.in0_block_w < 1 || k_tiles % options.in0_block_w != 0) {
+    return Status::InvalidArgument(fmt::format(
+        "[ValidateLofiOptions] in0_block_w {} does not divide Kt {} (K = {}); use a divisor "
+        "of Kt, as TTNN requires Kt % in0_block_w == 0",
+        options.in0_block_w, k_tiles, k_tiles * kTileDim));
+  }
+  return Status::Ok();
+}
+
+std::span<const MatmulKernels> AllMatmulKernels() { return kMatmulKernels; }
+
+Result<const MatmulKernels*> FindMatmulKernels(TileFormat format, Numerics numerics,
+                                               const CpuFeatures& cpu) {
+  for (const MatmulKernels& kernels : kMatmulKernels) {
+    if (kernels.format == format && kernels.numerics == numerics &&
+        cpu.Has(kernels.required_cpu_features)) {
+      return &kernels;
+    }
+  }
+  return Status::NotSupported(fmt::format(
+      "[FindMatmulKernels] no matmul kernels for {} weights with {} numerics; convert the "
+      "weights to bfp4_b or bfp8_b",
+      ToString(format), ToString(numerics)));
+}
+
+}  // namespace lmhead
