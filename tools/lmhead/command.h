@@ -27,11 +27,13 @@ using CommandRegistrar = CommandMain (*)(CLI::App& sub);
 // 2 for an internal one. Returns 0 for OK.
 int ReportStatus(const Status& status);
 
+CommandMain RegisterDemoCommand(CLI::App& sub);
 CommandMain RegisterPlanCommand(CLI::App& sub);
 CommandMain RegisterTilesCommand(CLI::App& sub);
 CommandMain RegisterSynthCommand(CLI::App& sub);
 CommandMain RegisterConvertCommand(CLI::App& sub);
 CommandMain RegisterInspectCommand(CLI::App& sub);
+CommandMain RegisterRunCommand(CLI::App& sub);
 
 }  // namespace lmhead::cli
 

@@ -19,6 +19,8 @@ struct CommandEntry {
 };
 
 constexpr CommandEntry kCommands[] = {
+    {"demo", "The main job: DeepSeek-V3's head on an emulated 4x8 Galaxy, end to end",
+     RegisterDemoCommand},
     {"plan", "Derive every TTNN config of the LM head for a model and a device mesh",
      RegisterPlanCommand},
     {"tiles", "Pack/unpack TT tiles (bfloat4_b, bfloat8_b, bfloat16, float32) from/to .npy",
@@ -29,6 +31,8 @@ constexpr CommandEntry kCommands[] = {
      RegisterConvertCommand},
     {"inspect", "Inspect a safetensors checkpoint or a converted weights directory",
      RegisterInspectCommand},
+    {"run", "Run decode or prefill on converted weights: logits, argmax, top-k or logsumexp",
+     RegisterRunCommand},
 };
 
 int Main(int argc, char** argv) {

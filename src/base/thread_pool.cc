@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+// ThreadPool: workers sleep on a condition variable between Run() calls.
+#include "base/thread_pool.h"
+
+namespace lmhead {
+
+ThreadPool::ThreadPool(int num_threads) {
+  if (num_threads <= 0) num_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int thread_idx = 1; thread_idx < num_threads; ++thread_idx) {
+    workers_.emplace_back([this, thread_idx] { WorkerLoop(thread_idx); });
+  }
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  work_ready_.notify_all();
+  for (std::thread& worker : workers_) worker.join();
+}
+
+void ThreadPool::Drain(int thread_idx) {
+  for (;;) {
+    int64_t item;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (next_item_ >= num_items_) return;
+      item = next_item_++;
+    }
+    (*fn_)(thread_idx, item);
+  }
+}
+
+void ThreadPool::WorkerLoop(int thread_idx) {
+  uint64_t seen_generation = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      work_ready_.wait(lock, [&] { return stop_ || generation_ != seen_generation; });
+      if (stop_) return;
+      seen_generation = generation_;
+      ++busy_workers_;
+    }
+    Drain(thread_idx);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      --busy_workers_;
+    }
+    work_done_.notify_all();
+  }
+}
+
+void ThreadPool::Run(int64_t num_items, const std::function<void(int, int64_t)>& fn) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fn_ = &fn;
+    num_items_ = num_items;
+    next_item_ = 0;
+    ++generation_;
+  }
+  work_ready_.notify_all();
+  Drain(0);
+  // Wait until every item is handed out and no worker is still running one.
+  std::unique_lock<std::mutex> lock(mutex_);
+  work_done_.wait(lock, [&] { return next_item_ >= num_items_ && busy_workers_ == 0; });
+  fn_ = nullptr;
+}
+
+}  // namespace lmhead

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+// ThreadPool: a fixed set of worker threads for the hot path (no spawn per call).
+#ifndef LMHEAD_BASE_THREAD_POOL_H_
+#define LMHEAD_BASE_THREAD_POOL_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace lmhead {
+
+// Runs fn(thread_idx, item) for items [0, num_items) on num_threads threads:
+// the caller's thread is thread 0, so a pool of 1 spawns nothing. Items are
+// handed out from a shared counter in increasing order, so uneven items
+// balance themselves. Thread-compatible: one Run() at a time.
+class ThreadPool {
+ public:
+  // num_threads <= 0 means every hardware thread.
+  explicit ThreadPool(int num_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Returns when every item has run. fn must not throw.
+  void Run(int64_t num_items, const std::function<void(int thread_idx, int64_t item)>& fn);
+
+ private:
+  void WorkerLoop(int thread_idx);
+  void Drain(int thread_idx);
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable work_done_;
+  const std::function<void(int, int64_t)>* fn_ = nullptr;
+  int64_t num_items_ = 0;
+  int64_t next_item_ = 0;      // Guarded by mutex_.
+  int busy_workers_ = 0;       // Workers inside the current generation.
+  uint64_t generation_ = 0;    // Bumped by each Run(); wakes the workers.
+  bool stop_ = false;
+};
+
+}  // namespace lmhead
+
+#endif  // LMHEAD_BASE_THREAD_POOL_H_

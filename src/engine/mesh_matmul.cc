@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+// MeshMatmul: static work split over (device, bank, tile columns).
+#include "engine/mesh_matmul.h"
+
+#include <algorithm>
+
+#include "base/check.h"
+
+namespace lmhead {
+namespace {
+
+// Tile columns per work item: small enough that both cores stay busy to the
+// end of a call (a DeepSeek-V3 bank holds 11), large enough that a kernel call
+// streams at least ~100 KB of bfp4_b weights (4 columns x 224 x 576 B = 516 KB).
+constexpr int64_t kItemTileCols = 4;
+
+}  // namespace
+
+MeshMatmul::MeshMatmul(std::vector<DeviceWeights> devices, int64_t k,
+                       const MatmulKernels* kernels)
+    : devices_(std::move(devices)), k_(k), kernels_(kernels) {
+  LMHEAD_CHECK(kernels_ != nullptr);
+  const int64_t step = std::max<int64_t>(kItemTileCols / kernels_->nr_tiles, 1) * kernels_->nr_tiles;
+  for (size_t device_idx = 0; device_idx < devices_.size(); ++device_idx) {
+    const DeviceWeights& device = devices_[device_idx];
+    for (size_t bank_idx = 0; bank_idx < device.banks.size(); ++bank_idx) {
+      const BankView& bank = device.banks[bank_idx];
+      LMHEAD_CHECK(bank.tiles.k_tiles * 32 >= k_ && (bank.tiles.k_tiles - 1) * 32 < k_,
+                   "bank has {} tile rows for k={}", bank.tiles.k_tiles, k_);
+      const int64_t real_tiles = (bank.cols + 31) / 32;
+      for (int64_t nt = 0; nt < real_tiles; nt += step) {
+        items_.push_back(WorkItem{static_cast<int32_t>(device_idx),
+                                  static_cast<int32_t>(bank_idx), nt,
+                                  std::min(nt + step, real_tiles)});
+      }
+      weight_bytes_ += real_tiles * bank.tiles.k_tiles *
+                       static_cast<int64_t>(TileBytes(bank.tiles.format));
+    }
+  }
+}
+
+void MeshMatmul::Run(const MeshMatmulCall& call, ThreadPool& pool) const {
+  LMHEAD_CHECK(call.x.size() == devices_.size() && call.y.size() == devices_.size());
+  LMHEAD_CHECK(call.m >= 0 && (!call.decode || call.m <= kMaxDecodeRows), "m={}", call.m);
+  const MatmulFn fn = call.decode ? kernels_->gemv : kernels_->gemm;
+  pool.Run(static_cast<int64_t>(items_.size()), [&](int, int64_t item_idx) {
+    const WorkItem& item = items_[static_cast<size_t>(item_idx)];
+    const DeviceWeights& device = devices_[static_cast<size_t>(item.device_idx)];
+    const BankView& bank = device.banks[static_cast<size_t>(item.bank_idx)];
+    MatmulArgs args;
+    args.x = call.x[static_cast<size_t>(item.device_idx)];
+    args.x_stride = k_;
+    args.m = call.m;
+    args.k = k_;
+    args.w = bank.tiles;
+    args.nt_begin = item.nt_begin;
+    args.nt_end = item.nt_end;
+    // The kernel indexes columns from the bank's first one.
+    args.y = call.y[static_cast<size_t>(item.device_idx)] + bank.col_begin;
+    args.y_stride = call.y_stride;
+    args.n_cols = bank.cols;
+    args.lofi = call.lofi;
+    fn(args);
+  });
+}
+
+}  // namespace lmhead

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+// MeshDevice: R x C virtual Tenstorrent devices in one process, with TTNN's
+// tensor lifetime (allocate, deallocate, use-after-free detection) and the data
+// movement ops the LM head uses (to_memory_config, copy, point_to_point).
+//
+// Design goals:
+//  - The seed's op sequence runs op for op: every TTNN call the LM head makes is
+//    an operation here, recorded in a trace a person can read and diff.
+//  - Data really moves: a device computes only on what reached its own buffers,
+//    so a wrong scatter gives wrong logits, not a silently right answer.
+//  - Zero-copy inside one process: buffers hold reference-counted immutable
+//    blobs, so a point_to_point or layout conversion shares the sender's bytes
+//    and records what a real fabric would carry. A transport across processes
+//    (MPI, a later issue) moves the same bytes for real behind these calls.
+// Non-goals: modelling L1/DRAM capacity or bank placement of activations (the
+// planner estimates those); physical tilization of activations, which are kept
+// row-major (only the weights' bytes are TT-exact, and they live in shards).
+//
+// Thread-compatible: one thread drives the ops; kernels may read a buffer's
+// bytes from many threads between ops.
+#ifndef LMHEAD_MESH_MESH_DEVICE_H_
+#define LMHEAD_MESH_MESH_DEVICE_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lmhead/plan.h"
+#include "lmhead/status.h"
+
+namespace lmhead {
+
+enum class DType { kBf16, kFp32 };
+const char* ToString(DType dtype);  // "BFLOAT16", "FLOAT32" (TTNN's names)
+size_t DTypeBytes(DType dtype);
+
+// What a tensor is, independently of where its bytes are.
+struct TensorSpec {
+  std::array<int64_t, 4> shape{};  // [1, batch, rows, cols], row-major
+  DType dtype = DType::kBf16;
+  MemoryConfig memory_config;
+  int64_t num_elements() const { return shape[0] * shape[1] * shape[2] * shape[3]; }
+  size_t num_bytes() const { return static_cast<size_t>(num_elements()) * DTypeBytes(dtype); }
+};
+
+// A handle to one buffer on one device. Ids are never reused, so a stale
+// handle is always detected.
+struct BufferId {
+  int64_t value = -1;
+};
+
+// A tensor distributed over the mesh: one buffer per device, row-major device
+// order (device k at mesh coordinate (k / cols, k % cols)).
+struct MeshTensor {
+  TensorSpec spec;
+  std::vector<BufferId> buffers;
+};
+
+// One recorded TTNN call.
+struct OpRecord {
+  std::string op;      // "ttnn.point_to_point", ...
+  std::string detail;  // Arguments, as TT would print them.
+  int64_t bytes_moved = 0;  // Bytes a device fabric carries for this op (p2p only).
+  int64_t hops = 0;
+};
+
+class MeshDevice {
+ public:
+  explicit MeshDevice(MeshShape shape);
+
+  const MeshShape& shape() const { return shape_; }
+  int64_t num_devices() const { return shape_.num_devices(); }
+
+  // Allocates `spec` on every device, zero-filled (TTNN allocations are
+  // uninitialised; zeros make a missed write visible as wrong logits).
+  MeshTensor Allocate(const TensorSpec& spec);
+  // Frees every buffer of `tensor` (ttnn.deallocate). Freeing twice is an error.
+  Status Deallocate(const MeshTensor& tensor);
+
+  // The bytes of device `device_idx`'s buffer. FailedPrecondition-style
+  // InvalidArgument ("use after deallocate") for a freed or unknown buffer.
+  Result<std::span<const std::byte>> Read(const MeshTensor& tensor, int64_t device_idx) const;
+  // Replaces the bytes of one device's buffer (a host write, ttnn.copy_host_to_device).
+  Status Write(const MeshTensor& tensor, int64_t device_idx, std::vector<std::byte> bytes);
+
+  // ttnn.to_memory_config: a new tensor with the same values and `config`.
+  Result<MeshTensor> ToMemoryConfig(const MeshTensor& tensor, const MemoryConfig& config);
+  // ttnn.copy(src, dst): dst's buffers take src's values on every device.
+  Status Copy(const MeshTensor& src, const MeshTensor& dst);
+  // ttnn.point_to_point(tensor, sender, receiver, topology=Linear) writing into
+  // `tensor` itself: the receiver's buffer takes the sender's values. The route
+  // (hops along one mesh dim) is the planner's; sender and receiver must lie in
+  // the mesh and share a row or a column (1D fabric routing, spec §3.12).
+  Status PointToPoint(const MeshTensor& tensor, const PointToPointTransfer& transfer);
+
+  // Records a compute op (the engine's ttnn.linear) in the trace.
+  void RecordOp(OpRecord record);
+  const std::vector<OpRecord>& trace() const { return trace_; }
+  void ClearTrace() { trace_.clear(); }
+
+  // Live buffers across the mesh, and their bytes: what a leak check reads.
+  int64_t num_live_buffers() const;
+  int64_t live_bytes() const;
+
+ private:
+  using Blob = std::shared_ptr<const std::vector<std::byte>>;
+  struct Buffer {
+    int64_t device_idx = 0;
+    Blob blob;       // Shared between buffers that hold equal values.
+    bool live = false;
+  };
+
+  Result<Buffer*> Find(const MeshTensor& tensor, int64_t device_idx, const char* op);
+  Result<const Buffer*> Find(const MeshTensor& tensor, int64_t device_idx, const char* op) const;
+  Result<int64_t> DeviceIndex(const MeshCoord& coord, const char* op) const;
+
+  MeshShape shape_;
+  std::vector<Buffer> buffers_;  // Indexed by BufferId::value; never shrinks.
+  std::vector<OpRecord> trace_;
+};
+
+// "(r,c)" for messages and traces.
+std::string ToString(const MeshCoord& coord);
+
+}  // namespace lmhead
+
+#endif  // LMHEAD_MESH_MESH_DEVICE_H_

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: Apache-2.0
+// `lmhead run`: one decode or prefill call on converted weights, from .npy to .npy.
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "lmhead/lm_head.h"
+#include "lmhead/npy.h"
+
+namespace lmhead::cli {
+namespace {
+
+struct RunFlags {
+  std::string weights;
+  std::string mode = "decode";
+  std::string input;
+  std::string output;
+  std::string output_values;
+  std::string numerics = "tt-lofi";
+  std::string reduce = "logits";
+  std::string compat = "seed";
+  std::string per_device_output;
+  int64_t input_row_idx = 0;
+  int threads = 0;
+  bool last_token_only = false;
+  bool allow_nonfinite = false;
+  bool verify = false;
+  bool json = false;
+  bool trace = false;
+};
+
+// "logits", "argmax", "topk:K" or "logsumexp".
+Status ParseReduce(const std::string& text, ForwardOptions& options) {
+  if (text == "logits") {
+    options.reduction = Reduction::kLogits;
+  } else if (text == "argmax") {
+    options.reduction = Reduction::kTopK;
+    options.k = 1;
+  } else if (text == "logsumexp") {
+    options.reduction = Reduction::kLogSumExp;
+  } else if (text.rfind("topk:", 0) == 0) {
+    options.reduction = Reduction::kTopK;
+    const char* begin = text.data() + 5;
+    const char* end = text.data() + text.size();
+    auto [ptr, error] = std::from_chars(begin, end, options.k);
+    if (error != std::errc() || ptr != end || begin == end) {
+      return Status::InvalidArgument(fmt::format("[run] --reduce {}: K must be an integer", text));
+    }
+  } else {
+    return Status::InvalidArgument(fmt::format(
+        "[run] --reduce {} is unknown; use logits, argmax, topk:K or logsumexp", text));
+  }
+  return Status::Ok();
+}
+
+// X.npy: float32 or bf16-as-uint16, [M, H] or [1, 1, M, H].
+Result<Activations> InputOf(const NpyArray& array, const std::string& path) {
+  const auto& shape = array.shape;
+  const bool rank2 = shape.size() == 2;
+  const bool rank4 = shape.size() == 4 && shape[0] == 1 && shape[1] == 1;
+  if (!rank2 && !rank4) {
+    return Status::InvalidArgument(fmt::format(
+        "[run] {} has shape {}; expected [M, H] or [1, 1, M, H]", path, fmt::join(shape, "x")));
+  }
+  Activations x;
+  x.rows = shape[shape.size() - 2];
+  x.cols = shape[shape.size() - 1];
+  if (array.dtype == NpyDtype::kFloat32) {
+    x.fp32 = array.Values<float>();
+  } else if (array.dtype == NpyDtype::kUint16) {
+    x.bf16 = array.Values<uint16_t>();
+  } else {
+    return Status::InvalidArgument(fmt::format(
+        "[run] {} has dtype {}; expected float32, or uint16 holding bf16 bit patterns", path,
+        ToString(array.dtype)));
+  }
+  return x;
+}
+
+Status WriteOutputs(const RunFlags& flags, const ForwardOptions& options,
+                    const ForwardResult& result, const LmHeadPlan& plan) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> written;
+  auto write = [&](const std::string& path, auto values, std::vector<int64_t> shape) -> Status {
+    if (path.empty()) return Status::Ok();
+    Status status = WriteNpy(path, std::span<const int64_t>(shape), values);
+    if (!status.ok()) {
+      for (const std::string& done : written) fs::remove(done);  // Nothing half-written.
+      return status;
+    }
+    written.push_back(path);
+    return Status::Ok();
+  };
+  const int64_t rows = result.rows;
+  if (options.reduction == Reduction::kLogits) {
+    LMHEAD_RETURN_IF_ERROR(write(flags.output, std::span<const float>(result.logits),
+                                 {rows, result.vocab_size}));
+  } else if (options.reduction == Reduction::kTopK) {
+    LMHEAD_RETURN_IF_ERROR(write(flags.output, std::span<const int64_t>(result.token_ids),
+                                 {rows, options.k}));
+    LMHEAD_RETURN_IF_ERROR(write(flags.output_values, std::span<const float>(result.values),
+                                 {rows, options.k}));
+  } else {
+    std::vector<float> lse(result.logsumexp.begin(), result.logsumexp.end());
+    LMHEAD_RETURN_IF_ERROR(write(flags.output, std::span<const float>(lse), {rows}));
+  }
+  if (!flags.per_device_output.empty()) {
+    std::error_code error;
+    fs::create_directories(flags.per_device_output, error);
+    const int64_t cols = plan.weights.vocab_per_device;
+    for (size_t device_idx = 0; device_idx < result.per_device_logits.size(); ++device_idx) {
+      const std::string path =
+          fmt::format("{}/device_{:03d}.npy", flags.per_device_output, device_idx);
+      LMHEAD_RETURN_IF_ERROR(
+          write(path, std::span<const float>(result.per_device_logits[device_idx]), {rows, cols}));
+    }
+  }
+  return Status::Ok();
+}
+
+nlohmann::json ResultJson(const LmHead& head, const RunFlags& flags, const ForwardResult& r) {
+  const double seconds = r.times.matmul > 0 ? r.times.matmul : 1e-12;
+  return {
+      {"mode", flags.mode},
+      {"numerics", flags.numerics},
+      {"kernels", head.kernel_name()},
+      {"threads", head.num_threads()},
+      {"rows", r.rows},
+      {"vocab_size", r.vocab_size},
+      {"seconds", {{"scatter", r.times.scatter}, {"matmul", r.times.matmul},
+                   {"combine", r.times.combine}, {"total", r.times.total}}},
+      {"mesh_scatter", {{"transfers", r.num_transfers}, {"bytes", r.transfer_bytes}}},
+      {"combine_bytes", r.combine_bytes},
+      {"weight_bytes", r.weight_bytes},
+      {"flops", r.flops},
+      {"weight_gbps", static_cast<double>(r.weight_bytes) / seconds / 1e9},
+      {"gflops", r.flops / seconds / 1e9},
+  };
+}
+
+int Run(const RunFlags& flags) {
+  ForwardOptions options;
+  options.last_token_only = flags.last_token_only;
+  options.allow_nonfinite = flags.allow_nonfinite;
+  options.keep_per_device = !flags.per_device_output.empty();
+  if (Status s = ParseReduce(flags.reduce, options); !s.ok()) return ReportStatus(s);
+  if (options.keep_per_device && options.reduction != Reduction::kLogits) {
+    return ReportStatus(Status::InvalidArgument(
+        "[run] --per-device-output needs --reduce logits (reductions never hold V/D logits)"));
+  }
+  OpenOptions open;
+  open.input_row_idx = flags.input_row_idx;
+  open.num_threads = flags.threads;
+  open.verify_checksums = flags.verify;
+  auto numerics = ParseNumerics(flags.numerics);
+  if (!numerics.ok()) return ReportStatus(numerics.status());
+  open.numerics = *numerics;
+  auto compat = ParseCompatMode(flags.compat);
+  if (!compat.ok()) return ReportStatus(compat.status());
+  open.compat = *compat;
+
+  auto array = ReadNpy(flags.input);
+  if (!array.ok()) return ReportStatus(array.status());
+  auto x = InputOf(*array, flags.input);
+  if (!x.ok()) return ReportStatus(x.status());
+  auto head = LmHead::Open(flags.weights, open);
+  if (!head.ok()) return ReportStatus(head.status());
+  auto result = flags.mode == "decode" ? (*head)->Decode(*x, options)
+                                       : (*head)->Prefill(*x, options);
+  if (!result.ok()) return ReportStatus(result.status());
+  if (Status s = WriteOutputs(flags, options, *result, (*head)->plan()); !s.ok()) {
+    return ReportStatus(s);
+  }
+  if (flags.trace) {
+    for (const std::string& line : result->trace) std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  if (flags.json) {
+    std::printf("%s\n", ResultJson(**head, flags, *result).dump(2).c_str());
+  } else {
+    std::printf("%s %lld rows with %s numerics (%s, %d threads): matmul %.3f ms, total %.3f ms\n",
+                flags.mode.c_str(), static_cast<long long>(result->rows), flags.numerics.c_str(),
+                (*head)->kernel_name().c_str(), (*head)->num_threads(),
+                result->times.matmul * 1e3, result->times.total * 1e3);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+CommandMain RegisterRunCommand(CLI::App& sub) {
+  auto flags = std::make_shared<RunFlags>();
+  sub.add_option("--weights", flags->weights, "Converted weights directory (lmhead convert)")
+      ->required();
+  sub.add_option("--mode", flags->mode, "decode (<= 32 rows) or prefill")
+      ->check(CLI::IsMember({"decode", "prefill"}));
+  sub.add_option("--input", flags->input,
+                 "X.npy: float32 or bf16-as-uint16, [M, H] or [1, 1, M, H]")
+      ->required();
+  sub.add_option("--output", flags->output,
+                 "Y.npy: logits float32 [M, V]; token ids int64 [M, K]; or logsumexp float32 [M]");
+  sub.add_option("--output-values", flags->output_values,
+                 "With topk/argmax: the chosen logits, float32 [M, K]");
+  sub.add_option("--numerics", flags->numerics, "tt-lofi (TT LoFi emulation) or fp32")
+      ->capture_default_str();
+  sub.add_option("--reduce", flags->reduce, "logits, argmax, topk:K (K <= 1024) or logsumexp")
+      ->capture_default_str();
+  sub.add_option("--compat", flags->compat, "seed, tt-v3 or tt-v4")->capture_default_str();
+  sub.add_option("--input-row-idx", flags->input_row_idx,
+                 "Mesh row holding the input (mesh_scatter source)")
+      ->capture_default_str();
+  sub.add_option("--per-device-output", flags->per_device_output,
+                 "Directory for each device's [M, V/D] logits (device_KKK.npy)");
+  sub.add_option("--threads", flags->threads, "Worker threads (0: all cores)")
+      ->capture_default_str();
+  sub.add_flag("--last-token-only", flags->last_token_only,
+               "Prefill: logits for the final position only");
+  sub.add_flag("--allow-nonfinite", flags->allow_nonfinite,
+               "Let NaN/Inf in the input through instead of failing");
+  sub.add_flag("--verify", flags->verify, "Hash every shard byte before running");
+  sub.add_flag("--json", flags->json, "Print timings, bytes moved, GB/s and GFLOP/s as JSON");
+  sub.add_flag("--trace", flags->trace, "Print the TTNN ops run, one per line, to stderr");
+  return [flags] { return Run(*flags); };
+}
+
+}  // namespace lmhead::cli
