@@ -2,12 +2,12 @@
 // CPUID/XCR0 detection of the kernels' instruction sets and the one-time AMX permission request.
 #include "kernels/cpu_features.h"
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-
-#include <fmt/format.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -58,9 +58,9 @@ CpuFeatures Detect() {
   const CpuidRegs leaf1 = Cpuid(1, 0);
   if (!Bit(leaf1.ecx, 27)) return features;  // OSXSAVE: XCR0 is readable.
   const uint64_t xcr0 = ReadXcr0();
-  const bool ymm_state = (xcr0 & 0x6) == 0x6;            // SSE and AVX state
+  const bool ymm_state = (xcr0 & 0x6) == 0x6;                 // SSE and AVX state
   const bool zmm_state = ymm_state && (xcr0 & 0xE0) == 0xE0;  // opmask, ZMM_Hi256, Hi16_ZMM
-  const bool tile_state = (xcr0 & 0x60000) == 0x60000;     // XTILECFG, XTILEDATA
+  const bool tile_state = (xcr0 & 0x60000) == 0x60000;        // XTILECFG, XTILEDATA
   const CpuidRegs leaf7 = Cpuid(7, 0);
   const CpuidRegs leaf7_1 = Cpuid(7, 1);
   const bool avx2 = ymm_state && Bit(leaf1.ecx, 12) && Bit(leaf1.ecx, 28) && Bit(leaf7.ebx, 5);

@@ -43,10 +43,10 @@ TEST(DetectCpuFeaturesTest, AgreesWithProcCpuinfo) {
   };
   const CpuFeatures cpu = DetectCpuFeatures();
   EXPECT_EQ(cpu.Has(kCpuAvx2), has({"avx2", "fma"})) << ToString(cpu);
-  EXPECT_EQ(cpu.Has(kCpuAvx512), has({"avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"}))
+  EXPECT_EQ(cpu.Has(kCpuAvx512),
+            has({"avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"}))
       << ToString(cpu);
-  EXPECT_EQ(cpu.Has(kCpuAvx512Bf16), cpu.Has(kCpuAvx512) && has({"avx512_bf16"}))
-      << ToString(cpu);
+  EXPECT_EQ(cpu.Has(kCpuAvx512Bf16), cpu.Has(kCpuAvx512) && has({"avx512_bf16"})) << ToString(cpu);
   // The OS may refuse tile data; it never grants it to a CPU without AMX.
   if (cpu.Has(kCpuAmxBf16)) {
     EXPECT_TRUE(has({"amx_bf16", "amx_tile"})) << ToString(cpu);

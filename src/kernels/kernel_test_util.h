@@ -52,8 +52,9 @@ struct Case {
 
   std::string Describe() const {
     return "m=" + std::to_string(m) + " k=" + std::to_string(k) + " N range [" +
-           std::to_string(nt_begin) + ", " + std::to_string(nt_end) + ") n_cols=" +
-           std::to_string(n_cols) + " in0_block_w=" + std::to_string(lofi.in0_block_w) +
+           std::to_string(nt_begin) + ", " + std::to_string(nt_end) +
+           ") n_cols=" + std::to_string(n_cols) +
+           " in0_block_w=" + std::to_string(lofi.in0_block_w) +
            " l1_acc=" + std::to_string(lofi.packer_l1_acc);
   }
 };
@@ -120,8 +121,8 @@ inline void ExpectMatchesReference(const char* name, Numerics numerics, MatmulFn
       }
       if (!ok) {
         ++failures;
-        ADD_FAILURE() << name << ": row " << row << " col " << n << " got " << got[i]
-                      << " want " << want[i] << " (" << c.Describe() << ")";
+        ADD_FAILURE() << name << ": row " << row << " col " << n << " got " << got[i] << " want "
+                      << want[i] << " (" << c.Describe() << ")";
       }
     }
   }

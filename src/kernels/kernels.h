@@ -2,8 +2,8 @@
 // The whole kernel interface: y = x @ W over a range of tile columns of a tiled weight shard.
 //
 // Design goals:
-//  - One contract for every kernel set (the scalar reference now, Highway and
-//    AMX kernels later): pointers, strides, sizes and an N range of tiles. A
+//  - One contract for every kernel set (the scalar reference, AVX-512 and AMX
+//    kernels): pointers, strides, sizes and an N range of tiles. A
 //    kernel never sees a plan, tensor, mesh or Status, never allocates (at
 //    most a few tens of KiB of stack), never logs and never fails;
 //    preconditions are DCHECKs, validated once by the caller
@@ -98,9 +98,10 @@ struct MatmulArgs {
 
 using MatmulFn = void (*)(const MatmulArgs& args);
 
-// CPU features a kernel set may require, as bits. Filled by the engine from
-// CPUID when the fast kernels arrive; the default (none) selects the scalar
-// reference, which runs everywhere.
+// CPU features a kernel set may require, as bits. The engine fills them from
+// CpuFeaturesForKernels() (cpu_features.h: CPUID, XCR0, the AMX permission and
+// the LMHEAD_KERNELS cap); the default (none) selects the scalar reference,
+// which runs everywhere.
 enum CpuFeatureBits : uint32_t {
   kCpuAvx2 = 1u << 0,
   kCpuAvx512 = 1u << 1,  // F, BW, DQ, VL (Highway AVX3)

@@ -61,10 +61,15 @@ size_t ItemBytes(TileFormat format) {
 // The call on the item of `bank`: m rows; y has the bank's width.
 MatmulArgs ItemArgs(TileFormat format, const uint8_t* bank, const std::vector<uint16_t>& x,
                     int64_t m, std::vector<float>& y, int64_t in0_block_w) {
-  return MatmulArgs{.x = x.data(), .x_stride = kHidden, .m = m, .k = kHidden,
+  return MatmulArgs{.x = x.data(),
+                    .x_stride = kHidden,
+                    .m = m,
+                    .k = kHidden,
                     .w = {bank, format, kHidden / kTileDim, kBankNt},
-                    .nt_begin = kItemBegin, .nt_end = kItemBegin + kItemNt,
-                    .y = y.data(), .y_stride = kBankNt * kTileDim,
+                    .nt_begin = kItemBegin,
+                    .nt_end = kItemBegin + kItemNt,
+                    .y = y.data(),
+                    .y_stride = kBankNt * kTileDim,
                     .n_cols = kBankNt * kTileDim,
                     .lofi = {.in0_block_w = in0_block_w, .packer_l1_acc = true}};
 }
@@ -77,7 +82,8 @@ const std::vector<uint8_t>& ColdCopies(TileFormat format) {
     const std::vector<uint8_t> item = MakeBank(format);
     const size_t count = (kColdBytes + item.size() - 1) / item.size();
     buffer.resize(count * item.size());
-    for (size_t i = 0; i < count; ++i) std::memcpy(&buffer[i * item.size()], item.data(), item.size());
+    for (size_t i = 0; i < count; ++i)
+      std::memcpy(&buffer[i * item.size()], item.data(), item.size());
   }
   return buffer;
 }
@@ -86,9 +92,9 @@ void SetCounters(benchmark::State& state, size_t weight_bytes, int64_t m) {
   const double calls = static_cast<double>(state.iterations());
   state.counters["weight_GBps"] = benchmark::Counter(
       calls * static_cast<double>(weight_bytes) * 1e-9, benchmark::Counter::kIsRate);
-  state.counters["GFLOPps"] = benchmark::Counter(
-      calls * 2.0 * static_cast<double>(m * kHidden * kItemNt * kTileDim) * 1e-9,
-      benchmark::Counter::kIsRate);
+  state.counters["GFLOPps"] =
+      benchmark::Counter(calls * 2.0 * static_cast<double>(m * kHidden * kItemNt * kTileDim) * 1e-9,
+                         benchmark::Counter::kIsRate);
 }
 
 // gemv: each call reads the item of the next bank copy, from DRAM.

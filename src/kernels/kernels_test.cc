@@ -3,6 +3,8 @@
 //
 // The comparison rules are kernel_test_util.h's: bit-exact for tt-lofi, the
 // fp32 accumulation bound for fp32, nothing written outside the N range.
+#include "kernels/kernels.h"
+
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -14,7 +16,6 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/kernel_test_util.h"
-#include "kernels/kernels.h"
 #include "kernels/test_weights.h"
 #include "lmhead/formats.h"
 
@@ -89,7 +90,7 @@ TEST_P(KernelConsistencyTest, ExtremeExponents) {
     uint8_t w_lo, w_hi;
     int x_lo, x_hi;
   };
-  const Range ranges[] = {{1, 9, 120, 140},   {120, 130, 1, 12},  {1, 12, 1, 20},
+  const Range ranges[] = {{1, 9, 120, 140},     {120, 130, 1, 12},  {1, 12, 1, 20},
                           {240, 254, 200, 254}, {100, 254, 1, 254}, {0, 255, 0, 255}};
   for (const Range& r : ranges) {
     TestWeights w(kernels().format, 5, 2);
@@ -137,6 +138,49 @@ TEST_P(KernelConsistencyTest, ExponentSweepAcrossTheNormalRangeEdges) {
       w.FillRandom(rng, static_cast<uint8_t>(w_exp), static_cast<uint8_t>(w_exp));
       const std::vector<uint16_t> x = RandomBf16(rng, 4, k, k, x_exp, x_exp);
       ExpectBothMatch(kernels(), {&w, &x, 4, k, k, 0, 1, 32, {1, true}});
+    }
+  }
+}
+
+// One 16-term chunk whose tt-lofi result depends on summing exactly in the
+// reference's order. Column 0 weights are 1.0; activations (powers of two, so
+// LoFi SrcB keeps them) at k = 0..4. Dst = RNA16(RNA13(S)) with S the chunk sum:
+//  - {1, 0, 2^-8, 0, -2^-11, 0, -2^-25}: S = 1 + 2^-8 - 2^-11 - 2^-25 exactly;
+//    TF32 sees 3.5 - 2^-15 steps of 2^-10 above 1 and rounds down to 1 +
+//    3 * 2^-10, bf16 to 1.0. An fp32 sum drops the 2^-25 (a quarter ulp),
+//    giving a TF32 tie, 1 + 2^-8, another tie, 1.0078125.
+//  - {1, -2^-53, 2^-8, -2^-53, -2^-11}: in the reference's double order each
+//    -2^-53 after 1 is a tie lost to round-to-even, S = 1 + 2^-8 - 2^-11 and
+//    the result is 1.0078125; summing the two -2^-53 first keeps -2^-52, and
+//    S just below the TF32 tie gives 1.0.
+TEST_P(KernelConsistencyTest, ChunkSumsFollowTheReferenceRounding) {
+  if (kernels().numerics != Numerics::kTtLofi) GTEST_SKIP() << "tt-lofi only";
+  const bool bfp8 = kernels().format == TileFormat::kBfp8b;
+  TestWeights w(kernels().format, 1, 1);
+  for (int64_t k = 0; k < kTileDim; ++k) {
+    for (int64_t n = 0; n < kTileDim; n += kFaceDim) w.SetExponent(k, n, 127);
+    w.SetCode(k, 0, bfp8 ? 64 : 4);  // 1.0
+  }
+  struct Chunk {
+    std::vector<float> x;
+    float want;
+  };
+  const Chunk chunks[] = {
+      {{1.0f, 0.0f, 0x1p-8f, 0.0f, -0x1p-11f, 0.0f, -0x1p-25f}, 1.0f},
+      {{1.0f, -0x1p-53f, 0x1p-8f, -0x1p-53f, -0x1p-11f}, 1.0078125f},
+  };
+  for (const Chunk& chunk : chunks) {
+    for (int64_t m : {1, 5}) {
+      std::vector<uint16_t> x(static_cast<size_t>(m * kTileDim), 0);
+      for (int64_t row = 0; row < m; ++row) {
+        for (size_t j = 0; j < chunk.x.size(); ++j) {
+          x[static_cast<size_t>(row * kTileDim) + j] = Fp32ToBf16(chunk.x[j]);
+        }
+      }
+      const Case c{&w, &x, m, kTileDim, kTileDim, 0, 1, kTileDim, {1, true}};
+      ExpectBothMatch(kernels(), c);
+      const std::vector<float> y = kernel_test::Run(kernels().gemv, c);
+      EXPECT_EQ(y[0], chunk.want) << kernels().name << " m=" << m;
     }
   }
 }

@@ -41,8 +41,8 @@ static inline bool DecodeBfp4ToVnni(const uint8_t* tile, BTilePair& out) {
     return false;
   }
   const uint8_t* data = tile + 64;
-  const __m512i pair_bytes = _mm512_broadcast_i32x4(
-      _mm_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15));
+  const __m512i pair_bytes =
+      _mm512_broadcast_i32x4(_mm_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15));
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   // bf16 of +-code for codes 0..15 (8 is the never-written -0: +0 here).
   alignas(64) static constexpr uint16_t kCodeBf16[32] = {
@@ -72,9 +72,9 @@ static inline bool DecodeBfp4ToVnni(const uint8_t* tile, BTilePair& out) {
       const uint32_t adjust = static_cast<uint32_t>(((tile[g] - 129) << 7) & 0xFFFF) |
                               (static_cast<uint32_t>(((tile[g + 1] - 129) << 7) & 0xFFFF) << 16);
       const __m512i values = _mm512_permutexvar_epi16(_mm512_cvtepu8_epi16(codes[q]), table);
-      const __m512i scaled = _mm512_mask_add_epi16(
-          values, _mm512_test_epi16_mask(values, values), values,
-          _mm512_set1_epi32(static_cast<int>(adjust)));
+      const __m512i scaled =
+          _mm512_mask_add_epi16(values, _mm512_test_epi16_mask(values, values), values,
+                                _mm512_set1_epi32(static_cast<int>(adjust)));
       _mm512_store_si512(b.v[kp0 + q], scaled);
     }
   }

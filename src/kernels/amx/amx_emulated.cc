@@ -63,7 +63,8 @@ struct EmulatedTiles {
   static void Begin() {}
   static void End() {}
   static void ZeroC(bool both) {
-    for (int t = 0; t < (both ? 4 : 2); ++t) std::memset(registers.tile[t], 0, sizeof(registers.tile[t]));
+    for (int t = 0; t < (both ? 4 : 2); ++t)
+      std::memset(registers.tile[t], 0, sizeof(registers.tile[t]));
   }
   static void LoadC(const float* c, int64_t stride, bool both) {
     const int64_t lower = 16 * stride / static_cast<int64_t>(sizeof(float));

@@ -102,8 +102,17 @@ TEST_F(AmxEmulationTest, KernelsHandBackTilesOutsideTheNormalRange) {
   w.SetExponent(40, 40, 2);  // tile (1, 1)
   const std::vector<uint16_t> x = RandomBf16(rng, 40, 64, 64, 120, 130);
   std::vector<float> y(40 * 64);
-  MatmulArgs args{.x = x.data(), .x_stride = 64, .m = 8, .k = 64, .w = w.View(), .nt_begin = 0,
-                  .nt_end = 2, .y = y.data(), .y_stride = 64, .n_cols = 64, .lofi = {}};
+  MatmulArgs args{.x = x.data(),
+                  .x_stride = 64,
+                  .m = 8,
+                  .k = 64,
+                  .w = w.View(),
+                  .nt_begin = 0,
+                  .nt_end = 2,
+                  .y = y.data(),
+                  .y_stride = 64,
+                  .n_cols = 64,
+                  .lofi = {}};
   EXPECT_FALSE(amx_test::EmulatedGemvBfp4(args));
   args.m = 40;
   EXPECT_FALSE(amx_test::EmulatedGemmBfp4(args));

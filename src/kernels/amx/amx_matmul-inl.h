@@ -30,10 +30,10 @@
 
 namespace lmhead::amx {
 
-inline constexpr int kARows = 16;         // rows of one A tile
-inline constexpr int kBlockRows = 32;     // rows of one C block (A0 and A1)
-inline constexpr int kGemmRows = 256;     // rows sharing one decoded K block
-inline constexpr int kGemmKTiles = 8;     // weight tiles decoded per K block
+inline constexpr int kARows = 16;      // rows of one A tile
+inline constexpr int kBlockRows = 32;  // rows of one C block (A0 and A1)
+inline constexpr int kGemmRows = 256;  // rows sharing one decoded K block
+inline constexpr int kGemmKTiles = 8;  // weight tiles decoded per K block
 inline constexpr int kBfp4TileBytes = 576;
 
 // Activation rows [row, row + 16) x k [32 kt, 32 kt + 32): straight from x
@@ -47,12 +47,12 @@ static inline const uint16_t* ATile(const MatmulArgs& args, int64_t row, int64_t
     return args.x + row * args.x_stride + k0;
   }
   const int64_t valid = args.k - k0;
-  const __mmask32 mask = valid >= 32 ? ~__mmask32{0}
-                                     : static_cast<__mmask32>((uint64_t{1} << valid) - 1);
+  const __mmask32 mask =
+      valid >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint64_t{1} << valid) - 1);
   for (int r = 0; r < kARows; ++r) {
-    const __m512i values = row + r < args.m
-                               ? _mm512_maskz_loadu_epi16(mask, args.x + (row + r) * args.x_stride + k0)
-                               : _mm512_setzero_si512();
+    const __m512i values =
+        row + r < args.m ? _mm512_maskz_loadu_epi16(mask, args.x + (row + r) * args.x_stride + k0)
+                         : _mm512_setzero_si512();
     _mm512_store_si512(pad[r], values);
   }
   *stride = 64;
@@ -76,7 +76,8 @@ static inline void StoreBlock(const MatmulArgs& args, const float* c, int64_t ro
     const int64_t n = nt * 32 + half * 16;
     const int64_t cols = args.n_cols - n;
     if (cols <= 0) break;
-    const __mmask16 mask = cols >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << cols) - 1);
+    const __mmask16 mask =
+        cols >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << cols) - 1);
     for (int r = 0; r < rows; ++r) {
       _mm512_mask_storeu_ps(args.y + (row0 + r) * args.y_stride + n, mask,
                             _mm512_load_ps(c + r * 32 + half * 16));
@@ -86,6 +87,15 @@ static inline void StoreBlock(const MatmulArgs& args, const float* c, int64_t ro
 
 static inline const uint8_t* Bfp4Tile(const TileMatrixView& w, int64_t kt, int64_t nt) {
   return w.tiles + static_cast<size_t>(kt * w.n_tiles + nt) * kBfp4TileBytes;
+}
+
+// Tiles ahead that GemvBfp4 prefetches while walking down a tile column.
+inline constexpr int64_t kPrefetchTiles = 8;
+
+static inline void PrefetchTile(const uint8_t* tile) {
+  for (int offset = 0; offset < kBfp4TileBytes; offset += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(tile) + offset, _MM_HINT_T0);
+  }
 }
 
 // Decode (m <= 32): C stays in tile registers over all of K, and each weight
@@ -101,6 +111,9 @@ bool GemvBfp4(const MatmulArgs& args) {
   for (int64_t nt = args.nt_begin; nt < args.nt_end; ++nt) {
     Tiles::ZeroC(both);
     for (int64_t kt = 0; kt < args.w.k_tiles; ++kt) {
+      // The tile column's next tiles are a bank row apart each.
+      if (kt + kPrefetchTiles < args.w.k_tiles)
+        PrefetchTile(Bfp4Tile(args.w, kt + kPrefetchTiles, nt));
       if (!DecodeBfp4ToVnni(Bfp4Tile(args.w, kt, nt), b)) {
         Tiles::End();
         return false;

@@ -40,8 +40,8 @@ static inline int CodeOffset(int g) {
 static inline void SplitBfp4(const uint8_t* data, TileCodes& codes) {
   const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
   // Sign-magnitude nibble -> signed value (-0 for code 8 becomes 0).
-  const __m512i to_signed = _mm512_broadcast_i32x4(
-      _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 0, -1, -2, -3, -4, -5, -6, -7));
+  const __m512i to_signed =
+      _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 0, -1, -2, -3, -4, -5, -6, -7));
   for (int slice = 0; slice < 8; ++slice) {
     const __m512i bytes = _mm512_loadu_si512(data + slice * 64);
     const __m512i lo = _mm512_and_si512(bytes, low_nibbles);
@@ -108,7 +108,7 @@ static inline void ScaleCodes(const TileCodes& codes, const uint8_t* exponents, 
 // Tile rows ahead of the one being computed that PrefetchTileRow asks for: a
 // work item's tile row is a few adjacent tiles, the next one a bank row
 // further, which the hardware prefetchers do not follow far enough.
-inline constexpr int64_t kPrefetchTileRows = 6;
+inline constexpr int64_t kPrefetchTileRows = 3;
 
 // Prefetches tiles [nt0, nt0 + tiles) of tile row kt of `w` (if it exists).
 static inline void PrefetchTileRow(const TileMatrixView& w, int64_t kt, int64_t nt0, int tiles,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// fp32 matmul with AVX-512: bfp tiles decoded exactly to fp32 in L1, then fp32 FMAs over 16 columns.
+// fp32 matmul with AVX-512: bfp tiles decoded exactly to fp32 in L1, then fp32 FMAs over 16
+// columns.
 //
 // A pass covers up to 32 rows and 4 tile columns (one engine work item), so a
 // decode call (m <= 32) decodes and reads every weight tile once. For each
@@ -32,8 +33,8 @@ constexpr int kPassCols = kPassTiles * kTileDim;
 constexpr int kCodeRows = 12;
 
 struct Workspace {
-  alignas(64) float acc[kPassRows][kPassCols];  // y partial sums of the pass
-  alignas(64) float x[kPassRows][kTileDim];     // activations of tile row kt
+  alignas(64) float acc[kPassRows][kPassCols];         // y partial sums of the pass
+  alignas(64) float x[kPassRows][kTileDim];            // activations of tile row kt
   alignas(64) float xs[kPassRows][kBfpGroupsPerTile];  // x times each group's scale
   TileCodes codes;
   DecodedTile tile;
@@ -60,8 +61,8 @@ void DecodeTile(const TileMatrixView& w, const uint8_t* tile, int bias, Workspac
 void LoadX(const MatmulArgs& args, int64_t row0, int rows, int64_t kt, Workspace& ws) {
   const int64_t k0 = kt * kTileDim;
   const int64_t valid = args.k - k0;
-  const __mmask32 mask = valid >= kTileDim ? ~__mmask32{0}
-                                           : static_cast<__mmask32>((uint64_t{1} << valid) - 1);
+  const __mmask32 mask =
+      valid >= kTileDim ? ~__mmask32{0} : static_cast<__mmask32>((uint64_t{1} << valid) - 1);
   for (int r = 0; r < rows; ++r) {
     const __m512i bf16 = _mm512_maskz_loadu_epi16(mask, args.x + (row0 + r) * args.x_stride + k0);
     const __m512i lo = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(bf16)), 16);
@@ -94,8 +95,8 @@ void TileRows(const float* x, const DecodedTile& tile, float* acc) {
   for (int r = 0; r < R; ++r) {
     for (int h = 0; h < 2; ++h) {
       float* a = acc + r * kPassCols + h * kFaceDim;
-      _mm512_store_ps(a, _mm512_add_ps(_mm512_load_ps(a),
-                                       _mm512_add_ps(sums[r][h][0], sums[r][h][1])));
+      _mm512_store_ps(
+          a, _mm512_add_ps(_mm512_load_ps(a), _mm512_add_ps(sums[r][h][0], sums[r][h][1])));
     }
   }
 }
@@ -119,15 +120,14 @@ void TileRowsFromCodes(const float* xs, const TileCodes& codes, float* acc) {
     for (int r = 0; r < R; ++r) {
       const float* xr = xs + r * kBfpGroupsPerTile;
       sums[r][0][k % 2] = _mm512_fmadd_ps(_mm512_set1_ps(xr[g0]), w0, sums[r][0][k % 2]);
-      sums[r][1][k % 2] =
-          _mm512_fmadd_ps(_mm512_set1_ps(xr[g0 + kFaceDim]), w1, sums[r][1][k % 2]);
+      sums[r][1][k % 2] = _mm512_fmadd_ps(_mm512_set1_ps(xr[g0 + kFaceDim]), w1, sums[r][1][k % 2]);
     }
   }
   for (int r = 0; r < R; ++r) {
     for (int h = 0; h < 2; ++h) {
       float* a = acc + r * kPassCols + h * kFaceDim;
-      _mm512_store_ps(a, _mm512_add_ps(_mm512_load_ps(a),
-                                       _mm512_add_ps(sums[r][h][0], sums[r][h][1])));
+      _mm512_store_ps(
+          a, _mm512_add_ps(_mm512_load_ps(a), _mm512_add_ps(sums[r][h][0], sums[r][h][1])));
     }
   }
 }
@@ -171,7 +171,8 @@ void TileStep(const MatmulArgs& args, int64_t kt, int64_t nt, int t, int rows, W
     return;
   }
   __m512 scale[4];
-  for (int face = 0; face < 4; ++face) scale[face] = avx512_decode::Scales(tile + face * kFaceDim, bias);
+  for (int face = 0; face < 4; ++face)
+    scale[face] = avx512_decode::Scales(tile + face * kFaceDim, bias);
   for (int r = 0; r < rows; ++r) {
     // Faces 0 and 1 hold k 0..15, faces 2 and 3 k 16..31 (spec §1.2).
     const __m512 x_lo = _mm512_load_ps(&ws.x[r][0]);
@@ -183,8 +184,8 @@ void TileStep(const MatmulArgs& args, int64_t kt, int64_t nt, int t, int rows, W
   }
   if (!bfp8) {
     for (int r = 0; r < rows; r += kFewRows) {
-      AddBfp4TileFewRows(tile + kBfpGroupsPerTile, ws.xs[r], rows - r < kFewRows ? rows - r : kFewRows,
-                         acc + r * kPassCols, kPassCols);
+      AddBfp4TileFewRows(tile + kBfpGroupsPerTile, ws.xs[r],
+                         rows - r < kFewRows ? rows - r : kFewRows, acc + r * kPassCols, kPassCols);
     }
     return;
   }
@@ -235,8 +236,8 @@ void MatmulFp32Avx512(const MatmulArgs& args) {
   using namespace avx512_fp32;  // NOLINT(build/namespaces): this file's own helpers
   Workspace ws;
   for (int64_t nt0 = args.nt_begin; nt0 < args.nt_end; nt0 += kPassTiles) {
-    const int tiles = static_cast<int>(args.nt_end - nt0 < kPassTiles ? args.nt_end - nt0
-                                                                      : kPassTiles);
+    const int tiles =
+        static_cast<int>(args.nt_end - nt0 < kPassTiles ? args.nt_end - nt0 : kPassTiles);
     for (int64_t row0 = 0; row0 < args.m; row0 += kPassRows) {
       const int rows = static_cast<int>(args.m - row0 < kPassRows ? args.m - row0 : kPassRows);
       RunPass(args, row0, rows, nt0, tiles, ws);

@@ -29,8 +29,8 @@ template <int R>
 void TileFewRows(const uint8_t* data, const float* xs, float* acc, int acc_stride) {
   constexpr int F = R <= 2 ? 4 : 2;
   const __m512 table = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, -0.0f, -1, -2, -3, -4, -5, -6, -7);
-  const __m512i pair_bytes = _mm512_broadcast_i32x4(
-      _mm_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15));
+  const __m512i pair_bytes =
+      _mm512_broadcast_i32x4(_mm_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15));
   alignas(64) uint8_t paired[kPairs * 16];
   for (int slice = 0; slice < 8; ++slice) {
     _mm512_store_si512(paired + slice * 64,

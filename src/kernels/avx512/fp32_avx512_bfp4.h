@@ -16,8 +16,7 @@ inline constexpr int kFewRows = 4;
 // kFewRows, where W is the bfp4_b tile whose 512 data bytes start at `data`
 // and xs[r * 64 + g] = x[r][k(g)] * 2^(E_g - 129) carries group g's scale
 // (every exponent byte in [3, 254]).
-void AddBfp4TileFewRows(const uint8_t* data, const float* xs, int rows, float* acc,
-                        int acc_stride);
+void AddBfp4TileFewRows(const uint8_t* data, const float* xs, int rows, float* acc, int acc_stride);
 
 }  // namespace lmhead::avx512_fp32
 

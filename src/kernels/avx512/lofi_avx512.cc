@@ -5,8 +5,8 @@
 // doing the same floating-point operations in the same order, only for 8
 // columns at once:
 //  - each 16-term chunk sum starts at +0.0 and adds a[j] * w[j][n] for
-//    j = 0..15 in double; every product is exact (7 x 8 significant bits at
-//    most), so one FMA equals the reference's multiply-then-add;
+//    j = 0..15 in double; every product is exact (at most 7 x 5 significant
+//    bits), so one FMA equals the reference's multiply-then-add;
 //  - Dst = RNA16(RNA13(dst + S)) on the double bits. The two roundings collapse
 //    into one integer add and one mask: adding 2^41 then clearing bits < 42,
 //    then adding 2^44 and clearing bits < 45, keeps the same bits >= 45 as
@@ -19,14 +19,20 @@
 //    normal and finite and the rounding is the whole story; otherwise the pass
 //    switches to a checked kernel that redoes odd lanes with DstAccumulate.
 // Packer L1 accumulation (fp32 add, RNA16, flush) is vectorised the same way.
-#include "kernels/x86_intrinsics.h"
-
+//
+// A pass holds the Dst of up to 32 rows (all rows of a decode call, so the
+// weights are read once) and decodes each chunk's weights once for them. For
+// 1-4 rows of bfp4_b, where that decode dominates, chunks whose partial sums
+// are provably exact take lofi_avx512_few.h's path instead, in any order.
 #include <cmath>
 #include <cstdint>
 
 #include "kernels/avx512/avx512_kernels.h"
+#include "kernels/avx512/bfp_decode_avx512.h"
 #include "kernels/avx512/lofi_avx512_blocks.h"
+#include "kernels/avx512/lofi_avx512_few.h"
 #include "kernels/tt_lofi.h"
+#include "kernels/x86_intrinsics.h"
 
 namespace lmhead {
 namespace avx512_lofi {
@@ -53,17 +59,18 @@ __m512i FixLanes(__m512i t, __m512d old_dst, __m512d chunk_sum) {
   _mm512_store_si512(out_v, t);
   for (int lane = 0; lane < 8; ++lane) {
     if ((bad >> lane) & 1) {
-      out_v[lane] = static_cast<double>(DstAccumulate(static_cast<float>(old_v[lane]), sum_v[lane]));
+      out_v[lane] =
+          static_cast<double>(DstAccumulate(static_cast<float>(old_v[lane]), sum_v[lane]));
     }
   }
   return _mm512_load_si512(out_v);
 }
 
 // One chunk (16 k) for R rows and one tile's 32 columns: acc = sum_j a[r][j] *
-// w[j][n], then dst = RNA16(RNA13(dst + acc)). a: [R][kChunk]; w and dst have
-// row stride kPassCols.
+// w[j][n], then dst = RNA16(RNA13(dst + acc)). a: [R][kChunk]; w has row
+// stride kPassCols, dst `stride`.
 template <int R, bool kChecked>
-void ChunkKernel(const double* a, const double* w, double* dst) {
+void ChunkKernel(const double* a, const double* w, double* dst, int stride) {
   __m512d acc[R][4];
   for (int r = 0; r < R; ++r) {
     for (int q = 0; q < 4; ++q) acc[r][q] = _mm512_setzero_pd();
@@ -87,7 +94,7 @@ void ChunkKernel(const double* a, const double* w, double* dst) {
   const __m512i keep = _mm512_set1_epi64(static_cast<int64_t>(kBf16KeepMask));
   for (int r = 0; r < R; ++r) {
     for (int q = 0; q < 4; ++q) {
-      double* d = dst + r * kPassCols + q * 8;
+      double* d = dst + r * stride + q * 8;
       const __m512d old_dst = _mm512_load_pd(d);
       const __m512d sum = _mm512_add_pd(old_dst, acc[r][q]);
       __m512i t = _mm512_and_si512(_mm512_add_epi64(_mm512_castpd_si512(sum), bias), keep);
@@ -98,71 +105,77 @@ void ChunkKernel(const double* a, const double* w, double* dst) {
 }
 
 template <bool kChecked>
-void ChunkRows(const double* a, const double* w, double* dst, int rows) {
+void ChunkRows(const double* a, const double* w, double* dst, int stride, int rows) {
   int r = 0;
-  for (; r + 4 <= rows; r += 4) ChunkKernel<4, kChecked>(a + r * kChunk, w, dst + r * kPassCols);
+  for (; r + 4 <= rows; r += 4) {
+    ChunkKernel<4, kChecked>(a + r * kChunk, w, dst + r * stride, stride);
+  }
   const double* a_tail = a + r * kChunk;
-  double* dst_tail = dst + r * kPassCols;
+  double* dst_tail = dst + r * stride;
   switch (rows - r) {
     case 3:
-      ChunkKernel<3, kChecked>(a_tail, w, dst_tail);
+      ChunkKernel<3, kChecked>(a_tail, w, dst_tail, stride);
       break;
     case 2:
-      ChunkKernel<2, kChecked>(a_tail, w, dst_tail);
+      ChunkKernel<2, kChecked>(a_tail, w, dst_tail, stride);
       break;
     case 1:
-      ChunkKernel<1, kChecked>(a_tail, w, dst_tail);
+      ChunkKernel<1, kChecked>(a_tail, w, dst_tail, stride);
       break;
     default:
       break;
   }
 }
 
-// Largest exponent sum ahi + ehi (biased fp32 exponents of the largest
-// activation and weight group) for which no Dst or L1 value can reach 2^127:
-// |product| < 2^(ahi + ehi - 252), a chunk adds 16 of them, and `steps`
-// roundings (chunks plus L1 adds) each grow a magnitude by at most 2^-8
-// relative, i.e. by at most log2(steps) + steps * log2(1 + 2^-8) bits overall.
-int MaxExponentSum(int64_t steps) {
-  const double growth =
-      std::ceil(std::log2(static_cast<double>(steps))) +
-      std::ceil(static_cast<double>(steps) * std::log2(1.0 + std::ldexp(1.0, -8)));
-  return 252 + 127 - 4 - static_cast<int>(growth);
-}
-
-// True when no value of this chunk can leave the normal range: every product
-// is a multiple of 2^(alo - 133 + elo - 127 - wq) >= 2^-126, so every nonzero
-// sum is normal, and the sizes stay below max_sum (MaxExponentSum).
-bool InRange(const ExponentRange& act, const ExponentRange& wgt, int weight_quantum_bits,
-             int max_sum) {
-  if (act.hi < act.lo || wgt.hi < wgt.lo) return true;  // all zero: sums stay +-0 or dst
-  return act.lo + wgt.lo - 133 - 127 - weight_quantum_bits >= -126 &&
-         act.hi + wgt.hi <= max_sum;
+// The chunk (tile row kt, half) of every tile of the pass. `checked` turns
+// on, for the rest of the pass, once a chunk may leave the normal range.
+void ChunkStep(const MatmulArgs& args, int max_sum, int64_t row0, int rows, int64_t nt0, int tiles,
+               int64_t kt, int half, bool& checked, Workspace& ws) {
+  const bool bfp8 = args.w.format == TileFormat::kBfp8b;
+  const int weight_quantum_bits = bfp8 ? 6 : 2;
+  const ExponentRange act =
+      LoadActivationChunk(args, row0, rows, kt * kTileDim + half * kChunk, ws);
+  if (!bfp8 && rows <= kFewPassRows) {
+    for (int t = 0; t < tiles; ++t) {
+      double* dst = &ws.dst[t * kTileDim];
+      const uint8_t* tile = args.w.tiles + static_cast<size_t>(kt * args.w.n_tiles + nt0 + t) * 576;
+      if (!checked && FewRowsChunk(tile, half, act, max_sum, rows, ws, dst)) continue;
+      const ExponentRange wgt = DecodeWeightChunk(args.w, kt, nt0 + t, 1, half, ws);
+      checked = checked || !InRange(act, wgt, weight_quantum_bits, max_sum);
+      if (checked) {
+        ChunkRows<true>(&ws.a[0][0], &ws.w[0][0], dst, ws.stride, rows);
+      } else {
+        ChunkRows<false>(&ws.a[0][0], &ws.w[0][0], dst, ws.stride, rows);
+      }
+    }
+    return;
+  }
+  const ExponentRange wgt = DecodeWeightChunk(args.w, kt, nt0, tiles, half, ws);
+  checked = checked || !InRange(act, wgt, weight_quantum_bits, max_sum);
+  for (int t = 0; t < tiles; ++t) {
+    const double* w = &ws.w[0][t * kTileDim];
+    double* dst = &ws.dst[t * kTileDim];
+    if (checked) {
+      ChunkRows<true>(&ws.a[0][0], w, dst, ws.stride, rows);
+    } else {
+      ChunkRows<false>(&ws.a[0][0], w, dst, ws.stride, rows);
+    }
+  }
 }
 
 // One pass: rows [row0, row0 + rows) x tile columns [nt0, nt0 + tiles).
 void RunPass(const MatmulArgs& args, const LofiBlocking& blocking, int max_sum, int64_t row0,
              int rows, int64_t nt0, int tiles, Workspace& ws) {
-  const int weight_quantum_bits = args.w.format == TileFormat::kBfp8b ? 6 : 2;
   const int64_t block_tiles = args.lofi.in0_block_w;
+  const size_t tile_bytes = args.w.format == TileFormat::kBfp8b ? 1088 : 576;
   bool checked = false;
   for (int64_t block_idx = 0; block_idx < blocking.num_blocks; ++block_idx) {
     BeginBlock(blocking, block_idx, rows, ws);
     for (int64_t kt = block_idx * block_tiles; kt < (block_idx + 1) * block_tiles; ++kt) {
+      avx512_decode::PrefetchTileRow(args.w, kt + avx512_decode::kPrefetchTileRows, nt0, tiles,
+                                     tile_bytes);
       for (int half = 0; half < 2; ++half) {
-        const ExponentRange wgt = DecodeWeightChunk(args.w, kt, nt0, tiles, half, ws);
-        const ExponentRange act =
-            LoadActivationChunk(args, row0, rows, kt * kTileDim + half * kChunk, ws);
-        checked = checked || !InRange(act, wgt, weight_quantum_bits, max_sum);
-        for (int t = 0; t < tiles; ++t) {
-          const double* w = &ws.w[0][t * kTileDim];
-          double* dst = &ws.dst[0][t * kTileDim];
-          if (checked) {
-            ChunkRows<true>(&ws.a[0][0], w, dst, rows);
-          } else {
-            ChunkRows<false>(&ws.a[0][0], w, dst, rows);
-          }
-        }
+        ChunkStep(args, max_sum, row0, rows, nt0, tiles, kt, half, checked, ws);
       }
     }
     EndBlock(blocking, block_idx, rows, checked, ws);
@@ -180,9 +193,13 @@ void MatmulTtLofiAvx512(const MatmulArgs& args) {
       MakeLofiBlocking(args.w.k_tiles, args.lofi.in0_block_w, args.lofi.packer_l1_acc);
   const int max_sum = MaxExponentSum(2 * args.w.k_tiles + blocking.num_blocks);
   Workspace ws;
-  for (int64_t nt0 = args.nt_begin; nt0 < args.nt_end; nt0 += kPassTiles) {
-    const int tiles = static_cast<int>(args.nt_end - nt0 < kPassTiles ? args.nt_end - nt0
-                                                                      : kPassTiles);
+  // Few rows of bfp4_b: wide passes for the few-rows path.
+  const bool few = args.m <= kFewPassRows && args.w.format == TileFormat::kBfp4b;
+  const int pass_tiles = few ? kFewPassTiles : kPassTiles;
+  ws.stride = pass_tiles * kTileDim;
+  for (int64_t nt0 = args.nt_begin; nt0 < args.nt_end; nt0 += pass_tiles) {
+    const int tiles =
+        static_cast<int>(args.nt_end - nt0 < pass_tiles ? args.nt_end - nt0 : pass_tiles);
     for (int64_t row0 = 0; row0 < args.m; row0 += kPassRows) {
       const int rows = static_cast<int>(args.m - row0 < kPassRows ? args.m - row0 : kPassRows);
       RunPass(args, blocking, max_sum, row0, rows, nt0, tiles, ws);

@@ -2,12 +2,12 @@
 // Decode, activation and K-block steps of the AVX-512 tt-lofi kernel (see lofi_avx512.cc).
 #include "kernels/avx512/lofi_avx512_blocks.h"
 
-#include "kernels/x86_intrinsics.h"
-
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
 #include "kernels/tt_lofi.h"
+#include "kernels/x86_intrinsics.h"
 #include "lmhead/formats.h"
 
 namespace lmhead::avx512_lofi {
@@ -26,8 +26,7 @@ __m512d PowerOfTwo(int e, int bias) {
 // The reference's path for groups whose values may be fp32 denormals, inf or
 // NaN after decoding (tiny or all-ones exponent bytes): TT's host decode, then
 // LofiSrcA (flush the denormal, keep 5 significant bits).
-void DecodeGroupSlow(TileFormat format, const uint8_t* exponent, const uint8_t* data,
-                     double* out) {
+void DecodeGroupSlow(TileFormat format, const uint8_t* exponent, const uint8_t* data, double* out) {
   float values[kFaceDim];
   DecodeBfpGroupsToFp32(format, exponent, data, 1, values);
   for (int i = 0; i < kFaceDim; ++i) {
@@ -80,16 +79,16 @@ void DecodeGroupBfp8(const uint8_t* data, int exponent, double* out) {
 __m512 PackerAdd(__m512 l1, __m512 dst, bool checked) {
   const __m512 sum = _mm512_add_ps(l1, dst);
   const __m512i exp_mask = _mm512_set1_epi32(0x7F800000);
-  __m512i bits = _mm512_and_si512(
-      _mm512_add_epi32(_mm512_castps_si512(sum), _mm512_set1_epi32(0x8000)),
-      _mm512_set1_epi32(static_cast<int>(0xFFFF0000u)));
+  __m512i bits =
+      _mm512_and_si512(_mm512_add_epi32(_mm512_castps_si512(sum), _mm512_set1_epi32(0x8000)),
+                       _mm512_set1_epi32(static_cast<int>(0xFFFF0000u)));
   const __mmask16 denormal =
       _mm512_cmpeq_epi32_mask(_mm512_and_si512(bits, exp_mask), _mm512_setzero_si512());
-  bits = _mm512_mask_and_epi32(bits, denormal, bits,
-                               _mm512_set1_epi32(static_cast<int>(0x80000000u)));
+  bits =
+      _mm512_mask_and_epi32(bits, denormal, bits, _mm512_set1_epi32(static_cast<int>(0x80000000u)));
   if (checked) {
-    const __mmask16 special = _mm512_cmpeq_epi32_mask(
-        _mm512_and_si512(_mm512_castps_si512(sum), exp_mask), exp_mask);
+    const __mmask16 special =
+        _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(sum), exp_mask), exp_mask);
     if (special != 0) {
       alignas(64) float l1_v[16], dst_v[16], out_v[16];
       _mm512_store_ps(l1_v, l1);
@@ -112,6 +111,27 @@ __m512 DstToFloat(const double* dst) {
 }
 
 }  // namespace
+
+// Largest exponent sum ahi + ehi (biased fp32 exponents of the largest
+// activation and weight group) for which no Dst or L1 value can reach 2^127:
+// |product| < 2^(ahi + ehi - 252), a chunk adds 16 of them, and `steps`
+// roundings (chunks plus L1 adds) each grow a magnitude by at most 2^-8
+// relative, i.e. by at most log2(steps) + steps * log2(1 + 2^-8) bits overall.
+int MaxExponentSum(int64_t steps) {
+  const double growth =
+      std::ceil(std::log2(static_cast<double>(steps))) +
+      std::ceil(static_cast<double>(steps) * std::log2(1.0 + std::ldexp(1.0, -8)));
+  return 252 + 127 - 4 - static_cast<int>(growth);
+}
+
+// True when no value of this chunk can leave the normal range: every product
+// is a multiple of 2^(alo - 133 + elo - 127 - wq) >= 2^-126, so every nonzero
+// sum is normal, and the sizes stay below max_sum (MaxExponentSum).
+bool InRange(const ExponentRange& act, const ExponentRange& wgt, int weight_quantum_bits,
+             int max_sum) {
+  if (act.hi < act.lo || wgt.hi < wgt.lo) return true;  // all zero: sums stay +-0 or dst
+  return act.lo + wgt.lo - 133 - 127 - weight_quantum_bits >= -126 && act.hi + wgt.hi <= max_sum;
+}
 
 ExponentRange DecodeWeightChunk(const TileMatrixView& w, int64_t kt, int64_t nt0, int tiles,
                                 int half, Workspace& ws) {
@@ -153,9 +173,9 @@ ExponentRange DecodeWeightChunk(const TileMatrixView& w, int64_t kt, int64_t nt0
 ExponentRange LoadActivationChunk(const MatmulArgs& args, int64_t row0, int rows, int64_t k0,
                                   Workspace& ws) {
   const int64_t valid = args.k - k0;
-  const __mmask16 load_mask =
-      valid >= kChunk ? __mmask16{0xFFFF}
-                      : static_cast<__mmask16>(valid <= 0 ? 0 : (1u << valid) - 1);
+  const __mmask16 load_mask = valid >= kChunk
+                                  ? __mmask16{0xFFFF}
+                                  : static_cast<__mmask16>(valid <= 0 ? 0 : (1u << valid) - 1);
   const __m512i exp_mask = _mm512_set1_epi32(0x7F800000);
   __m512i lo = _mm512_set1_epi32(255);
   __m512i hi = _mm512_setzero_si512();
@@ -174,6 +194,7 @@ ExponentRange LoadActivationChunk(const MatmulArgs& args, int64_t row0, int rows
     lo = _mm512_mask_min_epu32(lo, nonzero, lo, exponent);
     hi = _mm512_mask_max_epu32(hi, nonzero, hi, exponent);
     const __m512 values = _mm512_castsi512_ps(bits);
+    _mm512_store_ps(&ws.a32[r][0], values);
     _mm512_store_pd(&ws.a[r][0], _mm512_cvtps_pd(_mm512_castps512_ps256(values)));
     _mm512_store_pd(&ws.a[r][8], _mm512_cvtps_pd(_mm512_extractf32x8_ps(values, 1)));
   }
@@ -183,16 +204,16 @@ ExponentRange LoadActivationChunk(const MatmulArgs& args, int64_t row0, int rows
 
 void BeginBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, Workspace& ws) {
   if (block_idx == 0) {
-    std::memset(ws.dst, 0, sizeof(double) * rows * kPassCols);
-    std::memset(ws.l1, 0, sizeof(float) * rows * kPassCols);
+    std::memset(ws.dst, 0, sizeof(double) * rows * ws.stride);
+    std::memset(ws.l1, 0, sizeof(float) * rows * ws.stride);
   } else if (blocking.packer_l1_acc_en) {
     // The last block reloads the L1 partial into Dst; the others start at zero.
     const bool last = block_idx == blocking.num_blocks - 1;
     for (int r = 0; r < rows; ++r) {
-      for (int c = 0; c < kPassCols; c += 8) {
-        const __m512d start = last ? _mm512_cvtps_pd(_mm256_load_ps(&ws.l1[r][c]))
-                                   : _mm512_setzero_pd();
-        _mm512_store_pd(&ws.dst[r][c], start);
+      for (int c = r * ws.stride; c < (r + 1) * ws.stride; c += 8) {
+        const __m512d start =
+            last ? _mm512_cvtps_pd(_mm256_load_ps(&ws.l1[c])) : _mm512_setzero_pd();
+        _mm512_store_pd(&ws.dst[c], start);
       }
     }
   }
@@ -202,11 +223,10 @@ void EndBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, bool ch
               Workspace& ws) {
   if (!blocking.packer_l1_acc_en || block_idx == blocking.num_blocks - 1) return;
   for (int r = 0; r < rows; ++r) {
-    for (int c = 0; c < kPassCols; c += 16) {
-      const __m512 dst = DstToFloat(&ws.dst[r][c]);
-      const __m512 l1 =
-          block_idx == 0 ? dst : PackerAdd(_mm512_load_ps(&ws.l1[r][c]), dst, checked);
-      _mm512_store_ps(&ws.l1[r][c], l1);
+    for (int c = r * ws.stride; c < (r + 1) * ws.stride; c += 16) {
+      const __m512 dst = DstToFloat(&ws.dst[c]);
+      const __m512 l1 = block_idx == 0 ? dst : PackerAdd(_mm512_load_ps(&ws.l1[c]), dst, checked);
+      _mm512_store_ps(&ws.l1[c], l1);
     }
   }
 }
@@ -221,7 +241,8 @@ void StoreRows(const MatmulArgs& args, int64_t row0, int rows, int64_t nt0, int 
       const __mmask8 mask = cols >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << cols) - 1);
       for (int r = 0; r < rows; ++r) {
         float* y = args.y + (row0 + r) * args.y_stride + n0 + q;
-        _mm256_mask_storeu_ps(y, mask, _mm512_cvtpd_ps(_mm512_load_pd(&ws.dst[r][t * kTileDim + q])));
+        const double* dst = &ws.dst[r * ws.stride + t * kTileDim + q];
+        _mm256_mask_storeu_ps(y, mask, _mm512_cvtpd_ps(_mm512_load_pd(dst)));
       }
     }
   }
