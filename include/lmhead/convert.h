@@ -83,8 +83,9 @@ struct ConvertOptions {
   // says tie_word_embeddings and the checkpoint has no lm_head.weight.
   std::string tensor;
   TileFormat format = TileFormat::kBfp4b;
-  // Pad the vocabulary with zero columns to SuggestPaddedVocab(V, D) when D
-  // does not divide it (recorded in the shard headers and the manifest).
+  // Pad the vocabulary with zero columns to the next multiple of D,
+  // SuggestPaddedVocab(V, D, 1), when D does not divide it (recorded in the
+  // shard headers and the manifest; the engine never lets them win).
   bool pad_vocab = false;
   int num_threads = 0;  // 0: all hardware threads.
   // Called from one thread at a time, roughly every finished piece.
