@@ -6,12 +6,19 @@ set -euo pipefail
 DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libfmt-dev nlohmann-json3-dev libcli11-dev libhwy-dev libxxhash-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libdnnl-dev
   python3 python3-pip
   time clang-14 libclang-rt-14-dev
+  # python/ (import lmhead): headers and pybind11 for the extension, and Debian's CPU build of
+  # torch (PyPI's torch wheels pull GBs of CUDA) with numpy and pytest for the system python3
+  # (/usr/bin/python3), which the extension is built for and which runs python/tests.
+  python3-dev pybind11-dev python3-torch python3-numpy python3-pytest
+  # The mesh on MPI ranks (docs/mpi.md): mpirun and the headers of Open MPI.
+  openmpi-bin libopenmpi-dev
 )
 # Python helpers for the tests' independent references (numpy float64, HF safetensors).
-PYTHON_PACKAGES=(numpy safetensors pytest)
+# scikit_build_core and pybind11 let `pip install --no-build-isolation .` build offline.
+PYTHON_PACKAGES=(numpy safetensors pytest scikit_build_core pybind11)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

@@ -14,6 +14,9 @@
 //    partials so no device ships its V/D logits.
 //  - Open() does all the expensive work once (validation, mapping, kernel
 //    choice); Decode()/Prefill() only bind pointers and run.
+//  - The same code on N processes (OpenOptions::communicator, docs/mpi.md):
+//    each maps and computes only its D/N devices, mesh_scatter and the combine
+//    become messages, and rank 0's results are identical bit for bit.
 // Non-goals: sampling, KV caches, anything before the final norm.
 //
 // Thread-compatible: one LmHead serves one caller at a time (each call uses
@@ -28,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lmhead/communicator.h"
 #include "lmhead/numerics.h"
 #include "lmhead/plan.h"
 #include "lmhead/status.h"
@@ -40,6 +44,12 @@ struct OpenOptions {
   int64_t input_row_idx = 0;  // Mesh row the host writes the input to.
   int num_threads = 0;        // 0: every hardware thread.
   bool verify_checksums = false;  // Hash every shard byte at Open (slow for full size).
+  // The processes the mesh's devices are spread over; null: this process holds
+  // every device. Every rank calls Open, Decode and Prefill with the same
+  // arguments; each maps only its own devices' shards.
+  std::shared_ptr<Communicator> communicator;
+  // How mesh_scatter's transfers cross processes (docs/mpi.md).
+  ScatterRoute scatter_route = ScatterRoute::kForward;
 };
 
 // What the caller wants back.
@@ -54,7 +64,10 @@ struct ForwardOptions {
   int k = 1;                     // For kTopK: 1 <= k <= 1024.
   bool last_token_only = false;  // Prefill: logits of the final position only.
   bool allow_nonfinite = false;  // Otherwise NaN/Inf in the input is an error.
-  bool keep_per_device = false;  // Keep each device's [rows, V/D] logits.
+  bool keep_per_device = false;  // Keep each device's [rows, V/D] logits (this process's devices).
+  // Several processes: bring the full logits to rank 0. False leaves each
+  // process only its devices' logits (keep_per_device), moving nothing.
+  bool gather_logits = true;
 };
 
 // Host activations [rows, H], row-major: float32 values, or bf16 bit patterns.
@@ -69,10 +82,12 @@ struct Activations {
 struct StageTimes {
   double scatter = 0;  // Host write + mesh_scatter.
   double matmul = 0;   // ttnn.linear on every device.
-  double combine = 0;  // Concatenation or the fused reduction.
+  double combine = 0;  // Concatenation or the fused reduction (with its messages).
   double total = 0;
 };
 
+// With several processes, logits, token_ids, values and logsumexp are filled
+// on rank 0 only; times, traffic and per_device_logits are this process's.
 struct ForwardResult {
   int64_t rows = 0;  // Output rows (1 with last_token_only).
   int64_t vocab_size = 0;
@@ -80,14 +95,21 @@ struct ForwardResult {
   std::vector<int64_t> token_ids;   // kTopK: [rows, k].
   std::vector<float> values;        // kTopK: [rows, k].
   std::vector<double> logsumexp;    // kLogSumExp: [rows].
-  std::vector<std::vector<float>> per_device_logits;  // keep_per_device: [rows, V/D] each.
+  // keep_per_device: [rows, V/D] for each of devices first_device, first_device + 1, ...
+  std::vector<std::vector<float>> per_device_logits;
   StageTimes times;
   int64_t num_transfers = 0;        // point_to_point calls of mesh_scatter.
   int64_t transfer_bytes = 0;       // Bytes those calls carried.
   int64_t combine_bytes = 0;        // Bytes that left the devices for the combine.
-  int64_t weight_bytes = 0;         // Weight bytes the matmul streamed.
-  double flops = 0;                 // 2 * rows * H * V of the matmul.
+  int64_t weight_bytes = 0;         // Weight bytes this process's matmul streamed.
+  double flops = 0;                 // 2 * rows * H * V / num_processes: this process's share.
   std::vector<std::string> trace;   // The TTNN ops run, one line each.
+  int process_rank = 0;             // This process, of num_processes.
+  int num_processes = 1;
+  int64_t first_device = 0;         // This process holds num_local_devices devices
+  int64_t num_local_devices = 0;    // from first_device on.
+  NetworkTraffic scatter_network;   // mesh_scatter's point_to_point messages of this process.
+  NetworkTraffic combine_network;   // The gather of logits or of per-device partials.
 };
 
 class LmHead {

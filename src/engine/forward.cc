@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/combine.h"
+#include "engine/forward_combine.h"
 #include "engine/lm_head_impl.h"
 #include "lmhead/formats.h"
 #include "mesh/mesh_scatter.h"
@@ -60,7 +60,7 @@ Result<std::vector<uint16_t>> InputAsBf16(const Activations& x, int64_t hidden_s
 
 // The host writes the input to the devices of row from_row (or to every device
 // when mesh_scatter is not invoked, as TT's test replicates it), then
-// mesh_scatter brings it to the other rows.
+// mesh_scatter brings it to the other rows. Each process writes its own devices.
 Result<MeshTensor> PlaceInput(MeshDevice& mesh, std::vector<uint16_t> rows, TensorSpec spec,
                               const MeshScatterPlan& scatter) {
   MeshTensor x = mesh.Allocate(spec);
@@ -68,7 +68,7 @@ Result<MeshTensor> PlaceInput(MeshDevice& mesh, std::vector<uint16_t> rows, Tens
   std::memcpy(bytes.data(), rows.data(), bytes.size());
   for (int64_t device_idx = 0; device_idx < mesh.num_devices(); ++device_idx) {
     const bool source_row = DeviceMeshCoord(mesh.shape(), device_idx).row == scatter.from_row;
-    if (source_row || !scatter.invoked) {
+    if (mesh.IsLocal(device_idx) && (source_row || !scatter.invoked)) {
       LMHEAD_RETURN_IF_ERROR(mesh.Write(x, device_idx, bytes));
     }
   }
@@ -81,128 +81,55 @@ Result<MeshTensor> PlaceInput(MeshDevice& mesh, std::vector<uint16_t> rows, Tens
   return x;
 }
 
-// What one matmul pass needs: the input rows and where the logits go.
-struct Pass {
-  int64_t row_begin = 0;
-  int64_t num_rows = 0;
-};
-
-// Merges one pass's concatenated logits [num_rows, V] into the result.
-void ReducePass(const LmHead::Impl& impl, const float* logits, int64_t vocab, const Pass& pass,
-                const ForwardOptions& options, ForwardResult& result) {
-  const int64_t num_devices = impl.matmul->num_devices();
-  const int64_t cols = vocab / num_devices;
-  for (int64_t row = 0; row < pass.num_rows; ++row) {
-    const float* row_logits = logits + row * vocab;
-    const int64_t out_row = pass.row_begin + row;
-    if (options.reduction == Reduction::kTopK) {
-      std::vector<std::vector<Candidate>> partials;
-      for (int64_t device_idx = 0; device_idx < num_devices; ++device_idx) {
-        // Only real vocabulary competes: --pad-vocab columns never win.
-        const int64_t valid = impl.shards[static_cast<size_t>(device_idx)].valid_cols();
-        partials.push_back(SelectTopK({row_logits + device_idx * cols, static_cast<size_t>(valid)},
-                                      device_idx * cols, options.k));
-      }
-      std::vector<Candidate> best = MergeTopK(partials, options.k);
-      for (size_t rank = 0; rank < best.size(); ++rank) {
-        const size_t at = static_cast<size_t>(out_row * options.k) + rank;
-        result.token_ids[at] = best[rank].token_id;
-        result.values[at] = best[rank].value;
-      }
-    } else {
-      LogSumExpPartial total;
-      for (int64_t device_idx = 0; device_idx < num_devices; ++device_idx) {
-        const int64_t valid = impl.shards[static_cast<size_t>(device_idx)].valid_cols();
-        total = MergeLogSumExp(total, PartialLogSumExp({row_logits + device_idx * cols,
-                                                        static_cast<size_t>(valid)}));
-      }
-      result.logsumexp[static_cast<size_t>(out_row)] = FinishLogSumExp(total);
-    }
-  }
-}
-
-// ttnn.linear on every device over `num_rows` rows of `x`, in passes of at
-// most pass_rows rows, then the combine: logits are written straight into
-// their concatenated place; reductions use a scratch of one pass.
+// ttnn.linear on this process's devices over `num_rows` rows of `x`, in passes
+// of at most pass_rows rows, then the combine. Logits are written straight
+// into their concatenated place (result.logits when this process holds every
+// device, else its slab for the gather); reductions use a scratch of one pass.
 Status LinearAndCombine(LmHead::Impl& impl, const MeshTensor& x, int64_t num_rows,
                         int64_t pass_rows, bool decode, const LofiOptions& lofi,
                         const ForwardOptions& options, ForwardResult& result) {
-  const int64_t vocab = impl.plan.model.vocab_size;
   const int64_t hidden = impl.plan.model.hidden_size;
-  const int64_t num_devices = impl.matmul->num_devices();
-  const int64_t cols = vocab / num_devices;
+  const int64_t cols = impl.plan.model.vocab_size / impl.ranks.num_mesh_devices;
+  const int64_t num_local = impl.ranks.num_local_devices();
+  const int64_t stride = num_local * cols;  // V when this process holds every device.
   std::vector<const uint16_t*> inputs;
-  for (int64_t device_idx = 0; device_idx < num_devices; ++device_idx) {
-    LMHEAD_ASSIGN_OR_RETURN(std::span<const std::byte> bytes, impl.mesh->Read(x, device_idx));
+  for (int64_t local_idx = 0; local_idx < num_local; ++local_idx) {
+    LMHEAD_ASSIGN_OR_RETURN(std::span<const std::byte> bytes,
+                            impl.mesh->Read(x, impl.ranks.first_device() + local_idx));
     inputs.push_back(reinterpret_cast<const uint16_t*>(bytes.data()));
   }
   const bool full_logits = options.reduction == Reduction::kLogits;
-  if (full_logits) result.logits.assign(static_cast<size_t>(num_rows * vocab), 0.0f);
+  std::vector<float> slab;
+  std::vector<float>& logits = impl.ranks.distributed() ? slab : result.logits;
+  if (full_logits) logits.assign(static_cast<size_t>(num_rows * stride), 0.0f);
   std::vector<float> scratch;
-  if (!full_logits) scratch.resize(static_cast<size_t>(std::min(pass_rows, num_rows) * vocab));
+  if (!full_logits) scratch.resize(static_cast<size_t>(std::min(pass_rows, num_rows) * stride));
 
-  for (Pass pass{0, 0}; pass.row_begin < num_rows; pass.row_begin += pass.num_rows) {
-    pass.num_rows = std::min(pass_rows, num_rows - pass.row_begin);
-    float* out = full_logits ? result.logits.data() + pass.row_begin * vocab : scratch.data();
+  for (int64_t row_begin = 0, pass_len = 0; row_begin < num_rows; row_begin += pass_len) {
+    pass_len = std::min(pass_rows, num_rows - row_begin);
+    float* out = full_logits ? logits.data() + row_begin * stride : scratch.data();
     MeshMatmulCall call;
-    call.m = pass.num_rows;
+    call.m = pass_len;
     call.decode = decode;
     call.lofi = lofi;
-    call.y_stride = vocab;
-    for (int64_t device_idx = 0; device_idx < num_devices; ++device_idx) {
-      call.x.push_back(inputs[static_cast<size_t>(device_idx)] + pass.row_begin * hidden);
-      call.y.push_back(out + device_idx * cols);
+    call.y_stride = stride;
+    for (int64_t local_idx = 0; local_idx < num_local; ++local_idx) {
+      call.x.push_back(inputs[static_cast<size_t>(local_idx)] + row_begin * hidden);
+      call.y.push_back(out + local_idx * cols);
     }
     auto start = Clock::now();
     impl.matmul->Run(call, *impl.pool);
     result.times.matmul += SecondsSince(start);
     start = Clock::now();
-    if (!full_logits) ReducePass(impl, out, vocab, pass, options, result);
+    if (!full_logits) {
+      LMHEAD_RETURN_IF_ERROR(ReducePass(impl, out, stride, row_begin, pass_len, options, result));
+    }
     result.times.combine += SecondsSince(start);
   }
+  const auto start = Clock::now();
+  LMHEAD_RETURN_IF_ERROR(FinishLogits(impl, std::move(slab), options, result));
+  result.times.combine += SecondsSince(start);
   return Status::Ok();
-}
-
-// Sizes the outputs, splits per-device logits out and drops --pad-vocab columns.
-void PrepareOutputs(const LmHead::Impl& impl, int64_t rows, const ForwardOptions& options,
-                    ForwardResult& result) {
-  result.rows = rows;
-  result.vocab_size = impl.valid_vocab_size;
-  const int64_t num_devices = impl.matmul->num_devices();
-  if (options.reduction == Reduction::kTopK) {
-    result.token_ids.assign(static_cast<size_t>(rows * options.k), -1);
-    result.values.assign(static_cast<size_t>(rows * options.k), 0.0f);
-    result.combine_bytes = rows * num_devices * options.k * static_cast<int64_t>(sizeof(Candidate));
-  } else if (options.reduction == Reduction::kLogSumExp) {
-    result.logsumexp.assign(static_cast<size_t>(rows), 0.0);
-    result.combine_bytes = rows * num_devices * static_cast<int64_t>(sizeof(LogSumExpPartial));
-  }
-}
-
-void FinishLogits(const LmHead::Impl& impl, const ForwardOptions& options, ForwardResult& result) {
-  if (options.reduction != Reduction::kLogits) return;
-  const int64_t vocab = impl.plan.model.vocab_size;
-  const int64_t num_devices = impl.matmul->num_devices();
-  const int64_t cols = vocab / num_devices;
-  result.combine_bytes = result.rows * vocab * static_cast<int64_t>(sizeof(float));
-  if (options.keep_per_device) {
-    for (int64_t device_idx = 0; device_idx < num_devices; ++device_idx) {
-      std::vector<float> slice(static_cast<size_t>(result.rows * cols));
-      for (int64_t row = 0; row < result.rows; ++row) {
-        std::memcpy(slice.data() + row * cols, result.logits.data() + row * vocab + device_idx * cols,
-                    static_cast<size_t>(cols) * sizeof(float));
-      }
-      result.per_device_logits.push_back(std::move(slice));
-    }
-  }
-  const int64_t valid = impl.valid_vocab_size;
-  if (valid == vocab) return;
-  // --pad-vocab appended zero columns at the end of the vocabulary: compact rows in place.
-  for (int64_t row = 0; row < result.rows; ++row) {
-    std::memmove(result.logits.data() + row * valid, result.logits.data() + row * vocab,
-                 static_cast<size_t>(valid) * sizeof(float));
-  }
-  result.logits.resize(static_cast<size_t>(result.rows * valid));
 }
 
 void FinishTrace(LmHead::Impl& impl, ForwardResult& result, Clock::time_point start) {
@@ -213,11 +140,14 @@ void FinishTrace(LmHead::Impl& impl, ForwardResult& result, Clock::time_point st
       result.transfer_bytes += record.bytes_moved;
     }
   }
+  result.scatter_network = impl.mesh->network();
   impl.mesh->ClearTrace();
+  // This process's share: all of it unless the mesh spans processes.
   result.weight_bytes = impl.matmul->weight_bytes();
   result.flops = 2.0 * static_cast<double>(result.rows) *
                  static_cast<double>(impl.plan.model.hidden_size) *
-                 static_cast<double>(impl.plan.model.vocab_size);
+                 static_cast<double>(impl.plan.model.vocab_size) /
+                 static_cast<double>(impl.ranks.num_processes);
   result.times.total = SecondsSince(start);
 }
 
@@ -227,11 +157,9 @@ std::string LinearRecord(const LinearConfig& linear, int64_t rows) {
                      ToString(linear.compute_kernel_config));
 }
 
-}  // namespace
-
-Result<ForwardResult> RunDecode(LmHead::Impl& impl, const Activations& x,
-                                const ForwardOptions& options) {
-  const auto start = Clock::now();
+// The decode input as TT's padded bf16 rows, after every per-call check.
+Result<std::vector<uint16_t>> DecodeInput(const LmHead::Impl& impl, const Activations& x,
+                                          const ForwardOptions& options) {
   LMHEAD_RETURN_IF_ERROR(ValidateForwardOptions(options));
   const DecodePlan& plan = *impl.plan.decode;
   if (x.rows > plan.M) {
@@ -240,16 +168,57 @@ Result<ForwardResult> RunDecode(LmHead::Impl& impl, const Activations& x,
         "the batch or use prefill",
         x.rows, plan.M));
   }
-  const int64_t hidden = impl.plan.model.hidden_size;
-  LMHEAD_ASSIGN_OR_RETURN(std::vector<uint16_t> rows,
-                          InputAsBf16(x, hidden, 0, x.rows, plan.M, options.allow_nonfinite));
+  return InputAsBf16(x, impl.plan.model.hidden_size, 0, x.rows, plan.M, options.allow_nonfinite);
+}
+
+struct PrefillInput {
+  LmHeadPlan planned;  // Its prefill plan is set.
+  int64_t seq_len = 0;
+  std::vector<uint16_t> rows;
+};
+
+// The prefill plan for this call and its padded bf16 input rows.
+Result<PrefillInput> PrefillInputOf(const LmHead::Impl& impl, const Activations& x,
+                                    const ForwardOptions& options) {
+  LMHEAD_RETURN_IF_ERROR(ValidateForwardOptions(options));
+  PrefillInput input;
+  // Production stacks slice the last position before the head; the head then
+  // runs a one-row prefill with the config planned for it.
+  const int64_t first_row = options.last_token_only ? x.rows - 1 : 0;
+  input.seq_len = options.last_token_only ? 1 : x.rows;
+  PlanOptions plan_options = impl.plan.options;
+  plan_options.mode = PlanMode::kPrefill;
+  plan_options.seq_len = std::max<int64_t>(input.seq_len, 1);
+  // The program config depends on S (per_core_M), so prefill plans per call (microseconds).
+  LMHEAD_ASSIGN_OR_RETURN(input.planned, Plan(impl.plan.model, impl.plan.mesh, plan_options));
+  if (!input.planned.prefill.has_value()) {
+    return Status::Internal("[Prefill] the planner returned no prefill plan for mode=prefill");
+  }
+  LMHEAD_ASSIGN_OR_RETURN(
+      input.rows, InputAsBf16(x, impl.plan.model.hidden_size, std::max<int64_t>(first_row, 0),
+                              input.seq_len, input.planned.prefill->padded_seq_len,
+                              options.allow_nonfinite));
+  return input;
+}
+
+}  // namespace
+
+Result<ForwardResult> RunDecode(LmHead::Impl& impl, const Activations& x,
+                                const ForwardOptions& options) {
+  const auto start = Clock::now();
+  impl.mesh->ClearTrace();
+  const DecodePlan& plan = *impl.plan.decode;
+  Result<std::vector<uint16_t>> input_rows = DecodeInput(impl, x, options);
+  // Each process checked its own copy of the input: one bad copy stops them all.
+  LMHEAD_RETURN_IF_ERROR(impl.comm->Agree(input_rows.status(), "LmHead::Decode"));
   ForwardResult result;
   PrepareOutputs(impl, x.rows, options, result);
 
   auto stage = Clock::now();
   TensorSpec spec{plan.input_shape, DType::kBf16, plan.input_memory_config};
-  LMHEAD_ASSIGN_OR_RETURN(MeshTensor input,
-                          PlaceInput(*impl.mesh, std::move(rows), spec, plan.mesh_scatter));
+  LMHEAD_ASSIGN_OR_RETURN(
+      MeshTensor input,
+      PlaceInput(*impl.mesh, std::move(input_rows).value(), spec, plan.mesh_scatter));
   result.times.scatter = SecondsSince(stage);
 
   // Only the caller's rows are computed: the padding rows are zeros whose
@@ -264,7 +233,6 @@ Result<ForwardResult> RunDecode(LmHead::Impl& impl, const Activations& x,
     // tt-v4 leaves x to Python's garbage collector; the emulator frees it here.
     impl.mesh->RecordOp({"(tt-v4: no ttnn.deallocate(x) in forward_decode)", "", 0, 0});
   }
-  FinishLogits(impl, options, result);
   FinishTrace(impl, result, start);
   return result;
 }
@@ -272,32 +240,20 @@ Result<ForwardResult> RunDecode(LmHead::Impl& impl, const Activations& x,
 Result<ForwardResult> RunPrefill(LmHead::Impl& impl, const Activations& x,
                                  const ForwardOptions& options) {
   const auto start = Clock::now();
-  LMHEAD_RETURN_IF_ERROR(ValidateForwardOptions(options));
-  // Production stacks slice the last position before the head; the head then
-  // runs a one-row prefill with the config planned for it.
-  const int64_t first_row = options.last_token_only ? x.rows - 1 : 0;
-  const int64_t seq_len = options.last_token_only ? 1 : x.rows;
-  PlanOptions plan_options = impl.plan.options;
-  plan_options.mode = PlanMode::kPrefill;
-  plan_options.seq_len = std::max<int64_t>(seq_len, 1);
-  // The program config depends on S (per_core_M), so prefill plans per call (microseconds).
-  LMHEAD_ASSIGN_OR_RETURN(LmHeadPlan planned,
-                          Plan(impl.plan.model, impl.plan.mesh, plan_options));
-  if (!planned.prefill.has_value()) {
-    return Status::Internal("[Prefill] the planner returned no prefill plan for mode=prefill");
-  }
-  const PrefillPlan& plan = planned.prefill.value();
+  impl.mesh->ClearTrace();
+  Result<PrefillInput> prepared = PrefillInputOf(impl, x, options);
+  LMHEAD_RETURN_IF_ERROR(impl.comm->Agree(prepared.status(), "LmHead::Prefill"));
+  const PrefillPlan& plan = prepared->planned.prefill.value();
+  const int64_t seq_len = prepared->seq_len;
   const int64_t hidden = impl.plan.model.hidden_size;
-  LMHEAD_ASSIGN_OR_RETURN(std::vector<uint16_t> rows,
-                          InputAsBf16(x, hidden, std::max<int64_t>(first_row, 0), seq_len,
-                                      plan.padded_seq_len, options.allow_nonfinite));
   ForwardResult result;
   PrepareOutputs(impl, seq_len, options, result);
 
   auto stage = Clock::now();
   TensorSpec spec{{1, 1, plan.padded_seq_len, hidden}, DType::kBf16, plan.input_memory_config};
-  LMHEAD_ASSIGN_OR_RETURN(MeshTensor input,
-                          PlaceInput(*impl.mesh, std::move(rows), spec, plan.mesh_scatter));
+  LMHEAD_ASSIGN_OR_RETURN(
+      MeshTensor input,
+      PlaceInput(*impl.mesh, std::move(prepared->rows), spec, plan.mesh_scatter));
   result.times.scatter = SecondsSince(stage);
   if (plan.chunked) {
     impl.mesh->RecordOp({"ttnn.reshape", fmt::format("[1, {}, {}, {}]", plan.num_chunks,
@@ -317,7 +273,6 @@ Result<ForwardResult> RunPrefill(LmHead::Impl& impl, const Activations& x,
                                                      plan.padded_seq_len, plan.output_shape[3],
                                                      seq_len), 0, 0});
   }
-  FinishLogits(impl, options, result);
   FinishTrace(impl, result, start);
   return result;
 }

@@ -2,9 +2,17 @@
 // LmHead::Open: plan, check and map the weights, choose kernels, once.
 #include "lmhead/lm_head.h"
 
+#include <filesystem>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "engine/lm_head_impl.h"
+#include "io/file_util.h"
+#include "kernels/cpu_features.h"
 
 namespace lmhead {
 namespace {
@@ -41,14 +49,45 @@ DeviceWeights ViewsOf(const DeviceShard& shard) {
   return device;
 }
 
-}  // namespace
+// Every rank must run the same conversion: the XXH3 of manifest.json's bytes
+// is exchanged before anything is mapped, so a host with other weights stops
+// every rank with one message instead of computing different logits.
+Status CheckSameManifest(CommunicatorImpl& comm, const std::string& weights_dir) {
+  struct Fingerprint {
+    uint64_t xxh3 = 0;
+    uint64_t present = 0;  // 0: this rank cannot read manifest.json (reported by the open).
+  };
+  const Result<uint64_t> hash =
+      HashFileXxh3((std::filesystem::path(weights_dir) / "manifest.json").string());
+  const Fingerprint mine{hash.ok() ? *hash : 0, hash.ok() ? 1u : 0u};
+  std::vector<Fingerprint> all(static_cast<size_t>(comm.size()));
+  LMHEAD_RETURN_IF_ERROR(comm.AllGather(std::as_bytes(std::span<const Fingerprint>(&mine, 1)),
+                                        std::as_writable_bytes(std::span<Fingerprint>(all)),
+                                        "LmHead::Open manifest check"));
+  std::map<uint64_t, std::vector<int>> ranks_by_hash;
+  for (int rank = 0; rank < comm.size(); ++rank) {
+    const Fingerprint& seen = all[static_cast<size_t>(rank)];
+    if (seen.present) ranks_by_hash[seen.xxh3].push_back(rank);
+  }
+  if (ranks_by_hash.size() <= 1) return Status::Ok();
+  std::vector<std::string> groups;
+  for (const auto& [xxh3, ranks] : ranks_by_hash) {
+    groups.push_back(fmt::format("rank{} {} see xxh3 {}", ranks.size() == 1 ? "" : "s",
+                                 fmt::join(ranks, ","), HexU64(xxh3)));
+  }
+  return Status::InvalidArgument(fmt::format(
+      "[LmHead::Open] the ranks see different {}/manifest.json files ({}); every rank must see "
+      "the same converted weights: copy the directory to every host or use a shared filesystem",
+      weights_dir, fmt::join(groups, "; ")));
+}
 
-Result<std::unique_ptr<LmHead>> LmHead::Open(const std::string& weights_dir,
-                                              const OpenOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
-  LMHEAD_ASSIGN_OR_RETURN(impl->weights, WeightsDir::Open(weights_dir));
-  const WeightsManifest& manifest = impl->weights.manifest();
+// Open's work on this process: plan, check and map this process's shards,
+// choose kernels, build the mesh.
+Status Prepare(LmHead::Impl& impl, const std::string& weights_dir, const OpenOptions& options,
+               std::shared_ptr<CommunicatorImpl> comm) {
+  impl.options = options;
+  LMHEAD_ASSIGN_OR_RETURN(impl.weights, WeightsDir::Open(weights_dir));
+  const WeightsManifest& manifest = impl.weights.manifest();
   const ShardGeometry& geometry = manifest.geometry;
 
   ModelDims model{geometry.hidden_size, geometry.vocab_size, manifest.source_checkpoint};
@@ -56,25 +95,45 @@ Result<std::unique_ptr<LmHead>> LmHead::Open(const std::string& weights_dir,
   PlanOptions plan_options;
   plan_options.compat = options.compat;
   plan_options.input_row_idx = options.input_row_idx;
-  LMHEAD_ASSIGN_OR_RETURN(impl->plan, Plan(model, mesh, plan_options));
-  LMHEAD_RETURN_IF_ERROR(impl->weights.CheckMatches(ExpectationOf(impl->plan, geometry.format)));
-  impl->valid_vocab_size = geometry.valid_vocab_size;
+  LMHEAD_ASSIGN_OR_RETURN(impl.plan, Plan(model, mesh, plan_options));
+  LMHEAD_RETURN_IF_ERROR(impl.weights.CheckMatches(ExpectationOf(impl.plan, geometry.format)));
+  impl.valid_vocab_size = geometry.valid_vocab_size;
+  LMHEAD_ASSIGN_OR_RETURN(impl.ranks,
+                          SplitMesh(geometry.num_devices(), comm->rank(), comm->size()));
 
+  // Only this process's devices: a rank's memory is about 1/N of the head.
   const VerifyLevel verify = options.verify_checksums ? VerifyLevel::kFull : VerifyLevel::kHeader;
   std::vector<DeviceWeights> devices;
-  for (int64_t device_idx = 0; device_idx < geometry.num_devices(); ++device_idx) {
-    LMHEAD_ASSIGN_OR_RETURN(DeviceShard shard, impl->weights.MapDevice(device_idx, verify));
+  for (int64_t device_idx = impl.ranks.first_device(); device_idx < impl.ranks.end_device();
+       ++device_idx) {
+    LMHEAD_ASSIGN_OR_RETURN(DeviceShard shard, impl.weights.MapDevice(device_idx, verify));
     devices.push_back(ViewsOf(shard));
-    impl->shards.push_back(std::move(shard));
+    impl.shards.push_back(std::move(shard));
   }
 
-  // Fast kernels register CPU requirements (issue 6); the scalar reference runs everywhere.
-  LMHEAD_ASSIGN_OR_RETURN(impl->kernels,
-                          FindMatmulKernels(geometry.format, options.numerics, CpuFeatures{}));
-  impl->matmul = std::make_unique<MeshMatmul>(std::move(devices), geometry.hidden_size,
-                                              impl->kernels);
-  impl->pool = std::make_unique<ThreadPool>(options.num_threads);
-  impl->mesh = std::make_unique<MeshDevice>(mesh.shape);
+  // The best kernels this CPU may run (capped by $LMHEAD_KERNELS), chosen once.
+  LMHEAD_ASSIGN_OR_RETURN(CpuFeatures cpu, CpuFeaturesForKernels());
+  LMHEAD_ASSIGN_OR_RETURN(impl.kernels,
+                          FindMatmulKernels(geometry.format, options.numerics, cpu));
+  impl.matmul =
+      std::make_unique<MeshMatmul>(std::move(devices), geometry.hidden_size, impl.kernels);
+  impl.pool = std::make_unique<ThreadPool>(options.num_threads);
+  impl.mesh = std::make_unique<MeshDevice>(
+      mesh.shape, MeshTransport{impl.ranks, comm, options.scatter_route});
+  impl.comm = std::move(comm);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LmHead>> LmHead::Open(const std::string& weights_dir,
+                                              const OpenOptions& options) {
+  std::shared_ptr<CommunicatorImpl> comm =
+      options.communicator ? options.communicator->impl() : MakeSingleCommunicator(60.0);
+  if (comm->size() > 1) LMHEAD_RETURN_IF_ERROR(CheckSameManifest(*comm, weights_dir));
+  auto impl = std::make_unique<Impl>();
+  // A rank that cannot open its part stops every rank, with its reason.
+  LMHEAD_RETURN_IF_ERROR(comm->Agree(Prepare(*impl, weights_dir, options, comm), "LmHead::Open"));
   return std::unique_ptr<LmHead>(new LmHead(std::move(impl)));
 }
 

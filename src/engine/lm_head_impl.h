@@ -10,7 +10,9 @@
 #include "engine/mesh_matmul.h"
 #include "lmhead/lm_head.h"
 #include "lmhead/weights.h"
+#include "mesh/communicator_impl.h"
 #include "mesh/mesh_device.h"
+#include "mesh/rank_devices.h"
 
 namespace lmhead {
 
@@ -18,6 +20,10 @@ struct LmHead::Impl {
   OpenOptions options;
   LmHeadPlan plan;               // Decode, and prefill at the default seq_len.
   WeightsDir weights;
+  // The devices this process computes: all of them, or D/N of them on one of
+  // N processes. shards[i] and the matmul's device i are device first_device() + i.
+  RankDevices ranks;
+  std::shared_ptr<CommunicatorImpl> comm;  // Single-process when OpenOptions had none.
   std::vector<DeviceShard> shards;  // Mapped; MeshMatmul's views point into them.
   int64_t valid_vocab_size = 0;  // The checkpoint's V; columns above are --pad-vocab zeros.
   const MatmulKernels* kernels = nullptr;

@@ -20,8 +20,30 @@ std::string ToString(const MeshCoord& coord) {
   return fmt::format("({},{})", coord.row, coord.col);
 }
 
-MeshDevice::MeshDevice(MeshShape shape) : shape_(shape) {
+MeshDevice::MeshDevice(MeshShape shape)
+    : MeshDevice(shape, MeshTransport{RankDevices{0, 1, shape.num_devices()}, nullptr,
+                                      ScatterRoute::kForward}) {}
+
+MeshDevice::MeshDevice(MeshShape shape, MeshTransport transport)
+    : shape_(shape), transport_(std::move(transport)) {
   LMHEAD_CHECK(shape.rows >= 1 && shape.cols >= 1, "mesh {}x{}", shape.rows, shape.cols);
+  const RankDevices& ranks = transport_.ranks;
+  LMHEAD_CHECK(ranks.num_mesh_devices == shape.num_devices() && ranks.num_processes >= 1 &&
+                   shape.num_devices() % ranks.num_processes == 0,
+               "{} processes for a {}x{} mesh", ranks.num_processes, shape.rows, shape.cols);
+  LMHEAD_CHECK(!ranks.distributed() || (transport_.comm != nullptr &&
+                                        transport_.comm->size() == ranks.num_processes &&
+                                        transport_.comm->rank() == ranks.process_rank),
+               "the communicator does not match rank {} of {}", ranks.process_rank,
+               ranks.num_processes);
+}
+
+Status MeshDevice::RemoteDeviceError(int64_t device_idx, const char* op) const {
+  const RankDevices& ranks = transport_.ranks;
+  return Status::InvalidArgument(fmt::format(
+      "[{}] device {} is held by rank {} of {}; this process holds devices [{}, {})", op,
+      ToString(DeviceMeshCoord(shape_, device_idx)), ranks.OwnerOf(device_idx),
+      ranks.num_processes, ranks.first_device(), ranks.end_device()));
 }
 
 MeshTensor MeshDevice::Allocate(const TensorSpec& spec) {
@@ -29,8 +51,9 @@ MeshTensor MeshDevice::Allocate(const TensorSpec& spec) {
   // One zero blob serves every device until a device's buffer is written.
   auto zeros = std::make_shared<const std::vector<std::byte>>(spec.num_bytes());
   for (int64_t device_idx = 0; device_idx < num_devices(); ++device_idx) {
+    const bool remote = !IsLocal(device_idx);
     tensor.buffers.push_back(BufferId{static_cast<int64_t>(buffers_.size())});
-    buffers_.push_back(Buffer{device_idx, zeros, true});
+    buffers_.push_back(Buffer{device_idx, remote ? nullptr : zeros, true, remote});
   }
   return tensor;
 }
@@ -82,12 +105,14 @@ Status MeshDevice::Deallocate(const MeshTensor& tensor) {
 Result<std::span<const std::byte>> MeshDevice::Read(const MeshTensor& tensor,
                                                     int64_t device_idx) const {
   LMHEAD_ASSIGN_OR_RETURN(const Buffer* buffer, Find(tensor, device_idx, "MeshDevice::Read"));
+  if (buffer->remote) return RemoteDeviceError(device_idx, "MeshDevice::Read");
   return std::span<const std::byte>(*buffer->blob);
 }
 
 Status MeshDevice::Write(const MeshTensor& tensor, int64_t device_idx,
                          std::vector<std::byte> bytes) {
   LMHEAD_ASSIGN_OR_RETURN(Buffer * buffer, Find(tensor, device_idx, "MeshDevice::Write"));
+  if (buffer->remote) return RemoteDeviceError(device_idx, "MeshDevice::Write");
   if (bytes.size() != tensor.spec.num_bytes()) {
     return Status::InvalidArgument(fmt::format(
         "[MeshDevice::Write] {} bytes for a tensor of {} bytes", bytes.size(),
@@ -106,7 +131,7 @@ Result<MeshTensor> MeshDevice::ToMemoryConfig(const MeshTensor& tensor,
     LMHEAD_ASSIGN_OR_RETURN(const Buffer* source,
                             Find(tensor, device_idx, "ttnn.to_memory_config"));
     result.buffers.push_back(BufferId{static_cast<int64_t>(buffers_.size())});
-    buffers_.push_back(Buffer{device_idx, source->blob, true});
+    buffers_.push_back(Buffer{device_idx, source->blob, true, source->remote});
   }
   RecordOp({"ttnn.to_memory_config", lmhead::ToString(config), 0, 0});
   return result;
@@ -134,41 +159,18 @@ Result<int64_t> MeshDevice::DeviceIndex(const MeshCoord& coord, const char* op) 
   return coord.row * shape_.cols + coord.col;
 }
 
-Status MeshDevice::PointToPoint(const MeshTensor& tensor, const PointToPointTransfer& transfer) {
-  const char* op = "ttnn.point_to_point";
-  const MeshCoord& sender = transfer.sender;
-  const MeshCoord& receiver = transfer.receiver;
-  LMHEAD_ASSIGN_OR_RETURN(int64_t sender_idx, DeviceIndex(sender, op));
-  LMHEAD_ASSIGN_OR_RETURN(int64_t receiver_idx, DeviceIndex(receiver, op));
-  if (sender.row != receiver.row && sender.col != receiver.col) {
-    return Status::InvalidArgument(fmt::format(
-        "[{}] sender {} and receiver {} share neither a row nor a column; 1D fabric routing "
-        "cannot reach it",
-        op, ToString(sender), ToString(receiver)));
-  }
-  LMHEAD_ASSIGN_OR_RETURN(const Buffer* from, Find(tensor, sender_idx, op));
-  LMHEAD_ASSIGN_OR_RETURN(Buffer * to, Find(tensor, receiver_idx, op));
-  to->blob = from->blob;
-  RecordOp({op,
-            fmt::format("sender={}, receiver={}, topology=Linear ({} hop{} along mesh dim {})",
-                        ToString(sender), ToString(receiver), transfer.hops,
-                        transfer.hops == 1 ? "" : "s", transfer.mesh_dim),
-            static_cast<int64_t>(tensor.spec.num_bytes()), transfer.hops});
-  return Status::Ok();
-}
-
 void MeshDevice::RecordOp(OpRecord record) { trace_.push_back(std::move(record)); }
 
 int64_t MeshDevice::num_live_buffers() const {
   int64_t count = 0;
-  for (const Buffer& buffer : buffers_) count += buffer.live ? 1 : 0;
+  for (const Buffer& buffer : buffers_) count += buffer.live && !buffer.remote ? 1 : 0;
   return count;
 }
 
 int64_t MeshDevice::live_bytes() const {
   int64_t bytes = 0;
   for (const Buffer& buffer : buffers_) {
-    if (buffer.live) bytes += static_cast<int64_t>(buffer.blob->size());
+    if (buffer.live && buffer.blob) bytes += static_cast<int64_t>(buffer.blob->size());
   }
   return bytes;
 }

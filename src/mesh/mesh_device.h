@@ -10,8 +10,12 @@
 //    so a wrong scatter gives wrong logits, not a silently right answer.
 //  - Zero-copy inside one process: buffers hold reference-counted immutable
 //    blobs, so a point_to_point or layout conversion shares the sender's bytes
-//    and records what a real fabric would carry. A transport across processes
-//    (MPI, a later issue) moves the same bytes for real behind these calls.
+//    and records what a real fabric would carry.
+//  - Spread over processes (docs/mpi.md): each process holds the buffers of
+//    its own devices only (RankDevices); every process runs the same op
+//    sequence, and a point_to_point between devices of different processes
+//    becomes messages of the CommunicatorImpl, forwarded through the ranks of
+//    the intermediate rows or sent directly (ScatterRoute), as recorded.
 // Non-goals: modelling L1/DRAM capacity or bank placement of activations (the
 // planner estimates those); physical tilization of activations, which are kept
 // row-major (only the weights' bytes are TT-exact, and they live in shards).
@@ -29,8 +33,11 @@
 #include <string>
 #include <vector>
 
+#include "lmhead/communicator.h"
 #include "lmhead/plan.h"
 #include "lmhead/status.h"
+#include "mesh/communicator_impl.h"
+#include "mesh/rank_devices.h"
 
 namespace lmhead {
 
@@ -68,12 +75,25 @@ struct OpRecord {
   int64_t hops = 0;
 };
 
+// The processes a mesh is spread over, from one process's point of view.
+struct MeshTransport {
+  RankDevices ranks;                        // This process's devices.
+  std::shared_ptr<CommunicatorImpl> comm;   // Rank ranks.process_rank of ranks.num_processes.
+  ScatterRoute route = ScatterRoute::kForward;
+};
+
 class MeshDevice {
  public:
+  // Every device in this process.
   explicit MeshDevice(MeshShape shape);
+  // The devices of transport.ranks in this process; the others are reached
+  // through transport.comm. transport.ranks must split `shape`'s devices.
+  MeshDevice(MeshShape shape, MeshTransport transport);
 
   const MeshShape& shape() const { return shape_; }
   int64_t num_devices() const { return shape_.num_devices(); }
+  const RankDevices& ranks() const { return transport_.ranks; }
+  bool IsLocal(int64_t device_idx) const { return transport_.ranks.IsLocal(device_idx); }
 
   // Allocates `spec` on every device, zero-filled (TTNN allocations are
   // uninitialised; zeros make a missed write visible as wrong logits).
@@ -82,7 +102,8 @@ class MeshDevice {
   Status Deallocate(const MeshTensor& tensor);
 
   // The bytes of device `device_idx`'s buffer. FailedPrecondition-style
-  // InvalidArgument ("use after deallocate") for a freed or unknown buffer.
+  // InvalidArgument ("use after deallocate") for a freed or unknown buffer,
+  // or for a device another process holds.
   Result<std::span<const std::byte>> Read(const MeshTensor& tensor, int64_t device_idx) const;
   // Replaces the bytes of one device's buffer (a host write, ttnn.copy_host_to_device).
   Status Write(const MeshTensor& tensor, int64_t device_idx, std::vector<std::byte> bytes);
@@ -95,30 +116,46 @@ class MeshDevice {
   // `tensor` itself: the receiver's buffer takes the sender's values. The route
   // (hops along one mesh dim) is the planner's; sender and receiver must lie in
   // the mesh and share a row or a column (1D fabric routing, spec §3.12).
+  // Across processes the sends return at once (Synchronize waits for them);
+  // a receive waits at most the communicator's timeout (IOError naming the
+  // rank that sent nothing).
   Status PointToPoint(const MeshTensor& tensor, const PointToPointTransfer& transfer);
+  // Waits until this process's point_to_point sends were delivered.
+  Status Synchronize();
 
   // Records a compute op (the engine's ttnn.linear) in the trace.
   void RecordOp(OpRecord record);
   const std::vector<OpRecord>& trace() const { return trace_; }
-  void ClearTrace() { trace_.clear(); }
+  void ClearTrace() {
+    trace_.clear();
+    network_ = {};
+  }
+  // What point_to_point exchanged with other processes since ClearTrace().
+  const NetworkTraffic& network() const { return network_; }
 
-  // Live buffers across the mesh, and their bytes: what a leak check reads.
+  // Live buffers of this process's devices, and their bytes: what a leak check reads.
   int64_t num_live_buffers() const;
   int64_t live_bytes() const;
 
  private:
-  using Blob = std::shared_ptr<const std::vector<std::byte>>;
   struct Buffer {
     int64_t device_idx = 0;
-    Blob blob;       // Shared between buffers that hold equal values.
+    Blob blob;       // Shared between buffers that hold equal values; null when remote.
     bool live = false;
+    bool remote = false;  // Held by another process: only the lifetime is tracked here.
   };
 
   Result<Buffer*> Find(const MeshTensor& tensor, int64_t device_idx, const char* op);
   Result<const Buffer*> Find(const MeshTensor& tensor, int64_t device_idx, const char* op) const;
   Result<int64_t> DeviceIndex(const MeshCoord& coord, const char* op) const;
+  Status RemoteDeviceError(int64_t device_idx, const char* op) const;
+  // point_to_point between processes (point_to_point.cc).
+  Status RoutePointToPoint(Buffer& from, Buffer& to, int64_t sender_idx, int64_t receiver_idx,
+                           size_t bytes, std::string& route);
 
   MeshShape shape_;
+  MeshTransport transport_;
+  NetworkTraffic network_;
   std::vector<Buffer> buffers_;  // Indexed by BufferId::value; never shrinks.
   std::vector<OpRecord> trace_;
 };

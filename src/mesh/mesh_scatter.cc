@@ -28,6 +28,8 @@ Status MeshScatter(MeshDevice& mesh, const MeshTensor& tensor, const MeshScatter
   for (const PointToPointTransfer& transfer : plan.transfers) {
     LMHEAD_RETURN_IF_ERROR(mesh.PointToPoint(work, transfer));
   }
+  // Across processes the sends are asynchronous; the op ends when they landed.
+  LMHEAD_RETURN_IF_ERROR(mesh.Synchronize());
   // Step 6: back to the original layout, into the original buffers.
   if (sharded) {
     LMHEAD_ASSIGN_OR_RETURN(MeshTensor restored, mesh.ToMemoryConfig(work, old_config));

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// `lmhead run`: one decode or prefill call on converted weights, from .npy to .npy.
+// `lmhead run`: one decode or prefill call on converted weights, from .npy to .npy;
+// under mpirun, the mesh's devices are spread over the ranks (docs/mpi.md).
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "lmhead/communicator.h"
 #include "lmhead/lm_head.h"
 #include "lmhead/npy.h"
 
@@ -24,6 +26,9 @@ struct RunFlags {
   std::string reduce = "logits";
   std::string compat = "seed";
   std::string per_device_output;
+  std::string scatter_route = "forward";
+  std::string mesh;  // Optional: the mesh the caller expects the weights to be for.
+  double timeout = 60.0;
   int64_t input_row_idx = 0;
   int threads = 0;
   bool last_token_only = false;
@@ -96,15 +101,17 @@ Status WriteOutputs(const RunFlags& flags, const ForwardOptions& options,
     return Status::Ok();
   };
   const int64_t rows = result.rows;
-  if (options.reduction == Reduction::kLogits) {
+  // Rank 0 holds the combined outputs; every rank holds its own devices' logits.
+  const bool combined = result.process_rank == 0;
+  if (combined && options.reduction == Reduction::kLogits) {
     LMHEAD_RETURN_IF_ERROR(write(flags.output, std::span<const float>(result.logits),
                                  {rows, result.vocab_size}));
-  } else if (options.reduction == Reduction::kTopK) {
+  } else if (combined && options.reduction == Reduction::kTopK) {
     LMHEAD_RETURN_IF_ERROR(write(flags.output, std::span<const int64_t>(result.token_ids),
                                  {rows, options.k}));
     LMHEAD_RETURN_IF_ERROR(write(flags.output_values, std::span<const float>(result.values),
                                  {rows, options.k}));
-  } else {
+  } else if (combined) {
     std::vector<float> lse(result.logsumexp.begin(), result.logsumexp.end());
     LMHEAD_RETURN_IF_ERROR(write(flags.output, std::span<const float>(lse), {rows}));
   }
@@ -112,17 +119,41 @@ Status WriteOutputs(const RunFlags& flags, const ForwardOptions& options,
     std::error_code error;
     fs::create_directories(flags.per_device_output, error);
     const int64_t cols = plan.weights.vocab_per_device;
-    for (size_t device_idx = 0; device_idx < result.per_device_logits.size(); ++device_idx) {
+    for (size_t local_idx = 0; local_idx < result.per_device_logits.size(); ++local_idx) {
+      const int64_t device_idx = result.first_device + static_cast<int64_t>(local_idx);
       const std::string path =
           fmt::format("{}/device_{:03d}.npy", flags.per_device_output, device_idx);
       LMHEAD_RETURN_IF_ERROR(
-          write(path, std::span<const float>(result.per_device_logits[device_idx]), {rows, cols}));
+          write(path, std::span<const float>(result.per_device_logits[local_idx]), {rows, cols}));
     }
   }
   return Status::Ok();
 }
 
-nlohmann::json ResultJson(const LmHead& head, const RunFlags& flags, const ForwardResult& r) {
+nlohmann::json TrafficJson(const NetworkTraffic& traffic) {
+  return {{"bytes_sent", traffic.bytes_sent},
+          {"bytes_received", traffic.bytes_received},
+          {"messages_sent", traffic.messages_sent},
+          {"messages_received", traffic.messages_received}};
+}
+
+// What this process did: its devices, stage times and the bytes it moved.
+nlohmann::json RankJson(const ForwardResult& r) {
+  const double seconds = r.times.matmul > 0 ? r.times.matmul : 1e-12;
+  return {
+      {"rank", r.process_rank},
+      {"devices", {r.first_device, r.first_device + r.num_local_devices}},
+      {"seconds", {{"scatter", r.times.scatter}, {"matmul", r.times.matmul},
+                   {"combine", r.times.combine}, {"total", r.times.total}}},
+      {"network", {{"scatter", TrafficJson(r.scatter_network)},
+                   {"combine", TrafficJson(r.combine_network)}}},
+      {"weight_bytes", r.weight_bytes},
+      {"weight_gbps", static_cast<double>(r.weight_bytes) / seconds / 1e9},
+  };
+}
+
+nlohmann::json ResultJson(const LmHead& head, const RunFlags& flags, const ForwardResult& r,
+                          const Communicator& comm, nlohmann::json ranks) {
   const double seconds = r.times.matmul > 0 ? r.times.matmul : 1e-12;
   return {
       {"mode", flags.mode},
@@ -139,54 +170,113 @@ nlohmann::json ResultJson(const LmHead& head, const RunFlags& flags, const Forwa
       {"flops", r.flops},
       {"weight_gbps", static_cast<double>(r.weight_bytes) / seconds / 1e9},
       {"gflops", r.flops / seconds / 1e9},
+      {"processes", comm.size()},
+      {"transport", comm.transport()},
+      {"scatter_route", flags.scatter_route},
+      {"ranks", std::move(ranks)},
   };
 }
 
-int Run(const RunFlags& flags) {
-  ForwardOptions options;
-  options.last_token_only = flags.last_token_only;
-  options.allow_nonfinite = flags.allow_nonfinite;
-  options.keep_per_device = !flags.per_device_output.empty();
-  if (Status s = ParseReduce(flags.reduce, options); !s.ok()) return ReportStatus(s);
-  if (options.keep_per_device && options.reduction != Reduction::kLogits) {
-    return ReportStatus(Status::InvalidArgument(
-        "[run] --per-device-output needs --reduce logits (reductions never hold V/D logits)"));
+// Rank 0 prints one JSON holding every rank's stage times and traffic.
+Status PrintJson(const LmHead& head, const RunFlags& flags, const ForwardResult& result,
+                 Communicator& comm) {
+  LMHEAD_ASSIGN_OR_RETURN(std::vector<std::string> ranks,
+                          comm.GatherToRoot(RankJson(result).dump()));
+  if (comm.rank() != 0) return Status::Ok();
+  nlohmann::json all = nlohmann::json::array();
+  for (const std::string& text : ranks) all.push_back(nlohmann::json::parse(text));
+  std::printf("%s\n", ResultJson(head, flags, result, comm, std::move(all)).dump(2).c_str());
+  return Status::Ok();
+}
+
+void PrintSummary(const LmHead& head, const RunFlags& flags, const ForwardResult& result) {
+  if (result.process_rank != 0) return;
+  std::string ranks;
+  if (result.num_processes > 1) {
+    ranks = fmt::format(" on rank 0 of {} ({} devices each)", result.num_processes,
+                        result.num_local_devices);
   }
+  std::printf("%s %lld rows with %s numerics (%s, %d threads%s): matmul %.3f ms, total %.3f ms\n",
+              flags.mode.c_str(), static_cast<long long>(result.rows), flags.numerics.c_str(),
+              head.kernel_name().c_str(), head.num_threads(), ranks.c_str(),
+              result.times.matmul * 1e3, result.times.total * 1e3);
+}
+
+Result<OpenOptions> OpenOptionsOf(const RunFlags& flags) {
   OpenOptions open;
   open.input_row_idx = flags.input_row_idx;
   open.num_threads = flags.threads;
   open.verify_checksums = flags.verify;
-  auto numerics = ParseNumerics(flags.numerics);
-  if (!numerics.ok()) return ReportStatus(numerics.status());
-  open.numerics = *numerics;
-  auto compat = ParseCompatMode(flags.compat);
-  if (!compat.ok()) return ReportStatus(compat.status());
-  open.compat = *compat;
+  LMHEAD_ASSIGN_OR_RETURN(open.numerics, ParseNumerics(flags.numerics));
+  LMHEAD_ASSIGN_OR_RETURN(open.compat, ParseCompatMode(flags.compat));
+  LMHEAD_ASSIGN_OR_RETURN(open.scatter_route, ParseScatterRoute(flags.scatter_route));
+  return open;
+}
 
-  auto array = ReadNpy(flags.input);
-  if (!array.ok()) return ReportStatus(array.status());
-  auto x = InputOf(*array, flags.input);
-  if (!x.ok()) return ReportStatus(x.status());
-  auto head = LmHead::Open(flags.weights, open);
-  if (!head.ok()) return ReportStatus(head.status());
-  auto result = flags.mode == "decode" ? (*head)->Decode(*x, options)
-                                       : (*head)->Prefill(*x, options);
-  if (!result.ok()) return ReportStatus(result.status());
-  if (Status s = WriteOutputs(flags, options, *result, (*head)->plan()); !s.ok()) {
-    return ReportStatus(s);
+Result<ForwardOptions> ForwardOptionsOf(const RunFlags& flags) {
+  ForwardOptions options;
+  options.last_token_only = flags.last_token_only;
+  options.allow_nonfinite = flags.allow_nonfinite;
+  options.keep_per_device = !flags.per_device_output.empty();
+  // Across ranks, full logits travel to rank 0 only when it has to write them.
+  options.gather_logits = !flags.output.empty();
+  LMHEAD_RETURN_IF_ERROR(ParseReduce(flags.reduce, options));
+  if (options.keep_per_device && options.reduction != Reduction::kLogits) {
+    return Status::InvalidArgument(
+        "[run] --per-device-output needs --reduce logits (reductions never hold V/D logits)");
   }
+  return options;
+}
+
+// --mesh RxC: the weights decide the mesh; the flag only guards against
+// running weights converted for another one.
+Status CheckExpectedMesh(const RunFlags& flags, const LmHeadPlan& plan) {
+  if (flags.mesh.empty()) return Status::Ok();
+  LMHEAD_ASSIGN_OR_RETURN(MeshShape expected, ParseMeshShape(flags.mesh));
+  const MeshShape& have = plan.mesh.shape;
+  if (have == expected) return Status::Ok();
+  return Status::InvalidArgument(fmt::format(
+      "[run] {} was converted for a {}x{} mesh, not the --mesh {}x{} asked for; convert for "
+      "{}x{} (lmhead convert --mesh {}x{}) or drop --mesh",
+      flags.weights, have.rows, have.cols, expected.rows, expected.cols, expected.rows,
+      expected.cols, expected.rows, expected.cols));
+}
+
+// Every step that can fail on one rank alone (a file it cannot read or
+// write) is followed by Agree, so all ranks stop together with its reason.
+Status RunOn(const std::shared_ptr<Communicator>& communicator, const RunFlags& flags) {
+  Communicator& comm = *communicator;
+  LMHEAD_ASSIGN_OR_RETURN(ForwardOptions options, ForwardOptionsOf(flags));
+  LMHEAD_ASSIGN_OR_RETURN(OpenOptions open, OpenOptionsOf(flags));
+  Result<NpyArray> array = ReadNpy(flags.input);
+  Result<Activations> x = array.ok() ? InputOf(*array, flags.input) : array.status();
+  LMHEAD_RETURN_IF_ERROR(comm.Agree(x.status(), "run"));
+  open.communicator = communicator;
+  LMHEAD_ASSIGN_OR_RETURN(std::unique_ptr<LmHead> head, LmHead::Open(flags.weights, open));
+  LMHEAD_RETURN_IF_ERROR(CheckExpectedMesh(flags, head->plan()));
+  LMHEAD_ASSIGN_OR_RETURN(ForwardResult result, flags.mode == "decode"
+                                                    ? head->Decode(*x, options)
+                                                    : head->Prefill(*x, options));
+  LMHEAD_RETURN_IF_ERROR(comm.Agree(WriteOutputs(flags, options, result, head->plan()), "run"));
   if (flags.trace) {
-    for (const std::string& line : result->trace) std::fprintf(stderr, "%s\n", line.c_str());
+    const std::string prefix =
+        comm.size() > 1 ? fmt::format("[rank {}] ", comm.rank()) : std::string();
+    for (const std::string& line : result.trace) {
+      std::fprintf(stderr, "%s%s\n", prefix.c_str(), line.c_str());
+    }
   }
-  if (flags.json) {
-    std::printf("%s\n", ResultJson(**head, flags, *result).dump(2).c_str());
-  } else {
-    std::printf("%s %lld rows with %s numerics (%s, %d threads): matmul %.3f ms, total %.3f ms\n",
-                flags.mode.c_str(), static_cast<long long>(result->rows), flags.numerics.c_str(),
-                (*head)->kernel_name().c_str(), (*head)->num_threads(),
-                result->times.matmul * 1e3, result->times.total * 1e3);
-  }
-  return kExitOk;
+  if (flags.json) return PrintJson(*head, flags, result, comm);
+  PrintSummary(*head, flags, result);
+  return Status::Ok();
+}
+
+int Run(const RunFlags& flags) {
+  // Under an MPI launcher this initialises MPI; the communicator's end (after
+  // RunOn's last collective) finalises it, or aborts every rank when a
+  // collective failed.
+  auto comm = Communicator::FromEnvironment(CommunicatorOptions{flags.timeout});
+  if (!comm.ok()) return ReportStatus(comm.status());
+  return ReportStatus(RunOn(*comm, flags));
 }
 
 }  // namespace
@@ -201,7 +291,8 @@ CommandMain RegisterRunCommand(CLI::App& sub) {
                  "X.npy: float32 or bf16-as-uint16, [M, H] or [1, 1, M, H]")
       ->required();
   sub.add_option("--output", flags->output,
-                 "Y.npy: logits float32 [M, V]; token ids int64 [M, K]; or logsumexp float32 [M]");
+                 "Y.npy: logits float32 [M, V]; token ids int64 [M, K]; or logsumexp float32 [M]"
+                 " (written by rank 0)");
   sub.add_option("--output-values", flags->output_values,
                  "With topk/argmax: the chosen logits, float32 [M, K]");
   sub.add_option("--numerics", flags->numerics, "tt-lofi (TT LoFi emulation) or fp32")
@@ -213,15 +304,28 @@ CommandMain RegisterRunCommand(CLI::App& sub) {
                  "Mesh row holding the input (mesh_scatter source)")
       ->capture_default_str();
   sub.add_option("--per-device-output", flags->per_device_output,
-                 "Directory for each device's [M, V/D] logits (device_KKK.npy)");
-  sub.add_option("--threads", flags->threads, "Worker threads (0: all cores)")
+                 "Directory for each device's [M, V/D] logits (device_KKK.npy; each rank writes "
+                 "its own devices')");
+  sub.add_option("--mesh", flags->mesh,
+                 "Expected mesh RxC: fail unless the weights were converted for it");
+  sub.add_option("--threads", flags->threads, "Worker threads per process (0: all cores)")
+      ->capture_default_str();
+  sub.add_option("--timeout", flags->timeout,
+                 "Under mpirun: seconds any collective may wait for a rank before every rank "
+                 "stops")
+      ->capture_default_str();
+  sub.add_option("--scatter-route", flags->scatter_route,
+                 "Under mpirun: mesh_scatter transfers between ranks go hop by hop through the "
+                 "intermediate rows' ranks (forward, as TT's Linear fabric) or direct")
+      ->check(CLI::IsMember({"forward", "direct"}))
       ->capture_default_str();
   sub.add_flag("--last-token-only", flags->last_token_only,
                "Prefill: logits for the final position only");
   sub.add_flag("--allow-nonfinite", flags->allow_nonfinite,
                "Let NaN/Inf in the input through instead of failing");
   sub.add_flag("--verify", flags->verify, "Hash every shard byte before running");
-  sub.add_flag("--json", flags->json, "Print timings, bytes moved, GB/s and GFLOP/s as JSON");
+  sub.add_flag("--json", flags->json,
+               "Print timings, bytes moved, GB/s and GFLOP/s as JSON (every rank's, by rank 0)");
   sub.add_flag("--trace", flags->trace, "Print the TTNN ops run, one per line, to stderr");
   return [flags] { return Run(*flags); };
 }
