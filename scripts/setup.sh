@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 scripts/build.sh
 echo
-echo "== lmhead plan --model deepseek-v3 --mesh 4x8 --device wormhole_b0-galaxy =="
-build/release/tools/lmhead/lmhead plan --model deepseek-v3 --mesh 4x8 --device wormhole_b0-galaxy
+echo "== lmhead demo (DeepSeek-V3 head on an emulated 4x8 Wormhole Galaxy) =="
+build/release/tools/lmhead/lmhead demo --work-dir build/demo

@@ -4,6 +4,8 @@
 #define LMHEAD_MACHINE_H_
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 namespace lmhead {
 
@@ -20,6 +22,30 @@ struct BandwidthProbe {
 // touched by the thread that reads it. num_threads <= 0 means every hardware
 // thread. This is the limit a memory-bound decode step is measured against.
 BandwidthProbe MeasureReadBandwidth(size_t bytes, int num_threads, int repetitions);
+
+struct AmxProbe {
+  bool available = false;  // False when the CPU or OS does not allow AMX.
+  double median_tflops = 0;  // 1e12 flop/s (a multiply-add is 2), median over repetitions.
+  double best_tflops = 0;
+  int num_threads = 0;
+  int repetitions = 0;
+};
+
+// AMX-BF16 peak: every thread runs TDPBF16PS on tiles that stay in registers
+// (a 2 x 2 block of C tiles, as a GEMM micro-kernel), ~0.2 s per repetition.
+// The limit a compute-bound prefill is measured against.
+AmxProbe MeasureAmxBf16Peak(int num_threads, int repetitions);
+
+// What `lmhead info` prints: the CPU features the kernels may use (after the
+// $LMHEAD_KERNELS cap) and the kernel set chosen for each weight format and numerics.
+struct MachineInfo {
+  std::string cpu_features;                 // "avx2,avx512,avx512bf16" or "none".
+  std::string formats_simd_target;          // Highway target of the tile packers.
+  std::vector<std::string> kernel_choices;  // "bfp4_b tt-lofi -> matmul/bfp4b/tt-lofi/avx512".
+};
+
+// Detects once; an invalid $LMHEAD_KERNELS is reported in cpu_features.
+MachineInfo DescribeMachine();
 
 }  // namespace lmhead
 

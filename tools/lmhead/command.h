@@ -34,6 +34,8 @@ CommandMain RegisterSynthCommand(CLI::App& sub);
 CommandMain RegisterConvertCommand(CLI::App& sub);
 CommandMain RegisterInspectCommand(CLI::App& sub);
 CommandMain RegisterRunCommand(CLI::App& sub);
+CommandMain RegisterBenchCommand(CLI::App& sub);
+CommandMain RegisterInfoCommand(CLI::App& sub);
 
 }  // namespace lmhead::cli
 

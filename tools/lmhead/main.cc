@@ -31,6 +31,10 @@ constexpr CommandEntry kCommands[] = {
      RegisterConvertCommand},
     {"inspect", "Inspect a safetensors checkpoint or a converted weights directory",
      RegisterInspectCommand},
+    {"bench", "Time decode and prefill of the whole head against in-run machine limits",
+     RegisterBenchCommand},
+    {"info", "CPU features, the kernels chosen, build options (--measure: machine limits)",
+     RegisterInfoCommand},
     {"run", "Run decode or prefill on converted weights: logits, argmax, top-k or logsumexp",
      RegisterRunCommand},
 };

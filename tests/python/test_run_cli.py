@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`lmhead run` end to end against numpy: logits, top-k, logsumexp and bad input.
+
+The expected logits are float64 numpy products of the bf16-rounded activations with the
+bfloat4_b quantisation of the checkpoint computed by bfp_reference.py (written from the spec),
+never by lmhead itself.
+"""
+import os
+import pathlib
+import subprocess
+
+import numpy as np
+import pytest
+import json
+
+from bfp_reference import (BFP4_BITS, bfloat16_bits_to_float32, device_slice_reference,
+                           float32_to_bfloat16_bits)
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+LMHEAD = os.environ.get("LMHEAD_BIN", str(REPO / "build" / "release" / "tools" / "lmhead" / "lmhead"))
+HIDDEN, VOCAB, MESH = 256, 4096, (2, 4)
+
+
+def lmhead(*args):
+    assert os.path.exists(LMHEAD), f"build lmhead first or set LMHEAD_BIN (looked for {LMHEAD})"
+    return subprocess.run([LMHEAD, *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    root = tmp_path_factory.mktemp("run")
+    ckpt, weights = root / "ckpt", root / "weights"
+    assert lmhead("synth", "--hidden-size", HIDDEN, "--vocab-size", VOCAB, "--out", ckpt,
+                  "--seed", 3).returncode == 0
+    done = lmhead("convert", "--checkpoint", ckpt, "--mesh", f"{MESH[0]}x{MESH[1]}", "--out",
+                  weights)
+    assert done.returncode == 0, done.stderr
+    w_bits = read_bf16_tensor(ckpt / "model.safetensors", "lm_head.weight")
+    w = bfloat16_bits_to_float32(w_bits)  # [V, H] as stored: bf16 widened exactly
+    devices = MESH[0] * MESH[1]
+    wq = np.concatenate([device_slice_reference(w, d, devices, BFP4_BITS) for d in range(devices)],
+                        axis=1).astype(np.float64)  # [H, V]
+    return root, weights, wq
+
+
+def read_bf16_tensor(path, name):
+    """bf16 bit patterns of one tensor, read from the safetensors layout (numpy has no bf16)."""
+    raw = pathlib.Path(path).read_bytes()
+    header_len = int.from_bytes(raw[:8], "little")
+    info = json.loads(raw[8:8 + header_len])[name]
+    assert info["dtype"] == "BF16"
+    begin, end = info["data_offsets"]
+    data = raw[8 + header_len + begin:8 + header_len + end]
+    return np.frombuffer(data, dtype="<u2").reshape(info["shape"])
+
+
+def activations(rows, seed):
+    x = np.random.default_rng(seed).standard_normal((rows, HIDDEN)).astype(np.float32)
+    return x, bfloat16_bits_to_float32(float32_to_bfloat16_bits(x)).astype(np.float64)
+
+
+@pytest.mark.parametrize("mode,rows", [("decode", 1), ("decode", 32), ("prefill", 100)])
+def test_fp32_logits_match_numpy_float64(model, tmp_path, mode, rows):
+    _, weights, wq = model
+    x, x_bf16 = activations(rows, rows)
+    np.save(tmp_path / "x.npy", x)
+    done = lmhead("run", "--weights", weights, "--mode", mode, "--input", tmp_path / "x.npy",
+                  "--output", tmp_path / "y.npy", "--numerics", "fp32", "--input-row-idx",
+                  MESH[0] - 1)
+    assert done.returncode == 0, done.stderr
+    got = np.load(tmp_path / "y.npy")
+    want = x_bf16 @ wq
+    assert got.shape == (rows, VOCAB) and got.dtype == np.float32
+    assert np.corrcoef(got.ravel(), want.ravel())[0, 1] >= 0.99999
+    row_norms = np.linalg.norm(want, axis=1, keepdims=True)
+    assert np.max(np.abs(got - want) / row_norms) < 1e-5
+
+
+def test_topk_and_logsumexp_match_the_full_logits(model, tmp_path):
+    _, weights, _ = model
+    x, _ = activations(7, 5)
+    np.save(tmp_path / "x.npy", x)
+    common = ["run", "--weights", weights, "--mode", "decode", "--input", tmp_path / "x.npy",
+              "--numerics", "tt-lofi"]
+    assert lmhead(*common, "--output", tmp_path / "y.npy").returncode == 0
+    done = lmhead(*common, "--reduce", "topk:8", "--output", tmp_path / "ids.npy",
+                  "--output-values", tmp_path / "vals.npy")
+    assert done.returncode == 0, done.stderr
+    assert lmhead(*common, "--reduce", "logsumexp", "--output", tmp_path / "lse.npy").returncode == 0
+    logits = np.load(tmp_path / "y.npy")
+    ids, vals = np.load(tmp_path / "ids.npy"), np.load(tmp_path / "vals.npy")
+    assert ids.dtype == np.int64 and ids.shape == (7, 8)
+    # Stable descending order: ties go to the smaller token id.
+    want = np.argsort(-logits, axis=1, kind="stable")[:, :8]
+    np.testing.assert_array_equal(ids, want)
+    np.testing.assert_array_equal(vals, np.take_along_axis(logits, want, axis=1))
+    lse = np.load(tmp_path / "lse.npy")
+    np.testing.assert_allclose(lse, np.log(np.exp(logits.astype(np.float64)).sum(axis=1)),
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape,dtype,fragment", [
+    ((2, HIDDEN + 1), np.float32, "hidden_size=256"),
+    ((33, HIDDEN), np.float32, "33 rows"),
+    ((2, HIDDEN), np.float64, "<f8"),
+    ((2, 1, 1, HIDDEN), np.float32, "expected [M, H]"),
+])
+def test_bad_input_is_a_clear_error_and_writes_nothing(model, tmp_path, shape, dtype, fragment):
+    _, weights, _ = model
+    np.save(tmp_path / "x.npy", np.ones(shape, dtype=dtype))
+    done = lmhead("run", "--weights", weights, "--mode", "decode", "--input", tmp_path / "x.npy",
+                  "--output", tmp_path / "y.npy")
+    assert done.returncode == 1
+    assert fragment in done.stderr
+    assert not (tmp_path / "y.npy").exists()
+
+
+def test_nan_input_is_reported_unless_allowed(model, tmp_path):
+    _, weights, _ = model
+    x = np.ones((2, HIDDEN), dtype=np.float32)
+    x[1, 7] = np.nan
+    np.save(tmp_path / "x.npy", x)
+    args = ["run", "--weights", weights, "--mode", "decode", "--input", tmp_path / "x.npy",
+            "--output", tmp_path / "y.npy"]
+    done = lmhead(*args)
+    assert done.returncode == 1 and "[1, 7]" in done.stderr
+    assert lmhead(*args, "--allow-nonfinite").returncode == 0
+
+
+def test_weights_for_another_mesh_are_rejected(model, tmp_path):
+    _, weights, _ = model
+    np.save(tmp_path / "x.npy", np.ones((1, HIDDEN), dtype=np.float32))
+    done = lmhead("run", "--weights", weights, "--mode", "decode", "--input", tmp_path / "x.npy",
+                  "--mesh", "4x8")
+    assert done.returncode == 1
+    assert "2x4" in done.stderr and "4x8" in done.stderr

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: Apache-2.0
+// `lmhead bench`: the whole DeepSeek-V3 head, timed against limits measured in the same run.
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "lmhead/lm_head.h"
+#include "lmhead/machine.h"
+#include "onednn_baseline.h"
+#include "synthetic_weights.h"
+
+namespace lmhead::cli {
+namespace {
+
+struct BenchFlags {
+  std::string mode = "both";
+  std::string m_list = "1,2,4,8,16,32";
+  int64_t seq_len = 2048;
+  std::string numerics = "fp32,tt-lofi";
+  std::string compare;
+  int repetitions = 5;
+  int prefill_repetitions = 3;
+  int threads = 0;
+  bool json = false;
+  std::string work_dir = "lmhead-demo";
+};
+
+struct Limits {
+  BandwidthProbe bandwidth;
+  AmxProbe amx;
+};
+
+std::vector<std::string> Split(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream stream(text);
+  for (std::string item; std::getline(stream, item, ',');) {
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+Result<std::vector<int64_t>> ParseRows(const std::string& text) {
+  std::vector<int64_t> rows;
+  for (const std::string& item : Split(text)) {
+    int64_t value = 0;
+    auto [ptr, error] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (error != std::errc() || ptr != item.data() + item.size() || value < 1 || value > 32) {
+      return Status::InvalidArgument(fmt::format(
+          "[bench] --m {}: '{}' is not a decode row count in 1..32", text, item));
+    }
+    rows.push_back(value);
+  }
+  return rows;
+}
+
+struct Timing {
+  double median_ms = 0;
+  double min_ms = 0;
+  ForwardResult last;
+};
+
+// Runs `call` once to warm up, then `repetitions` times; whole-call wall time.
+template <typename Call>
+Result<Timing> TimeCalls(int repetitions, Call call) {
+  std::vector<double> times;
+  Timing timing;
+  for (int rep = 0; rep <= repetitions; ++rep) {
+    LMHEAD_ASSIGN_OR_RETURN(timing.last, call());
+    if (rep > 0) times.push_back(timing.last.times.total * 1e3);
+  }
+  std::sort(times.begin(), times.end());
+  timing.median_ms = times[times.size() / 2];
+  timing.min_ms = times.front();
+  return timing;
+}
+
+nlohmann::json CaseJson(const std::string& mode, int64_t rows, const std::string& numerics,
+                        const Timing& t, const Limits& limits) {
+  const double seconds = t.median_ms / 1e3;
+  const double gbps = static_cast<double>(t.last.weight_bytes) / seconds / 1e9;
+  const double tflops = t.last.flops / seconds / 1e12;
+  nlohmann::json j = {
+      {"mode", mode},
+      {"numerics", numerics},
+      {"median_ms", t.median_ms},
+      {"min_ms", t.min_ms},
+      {"weight_bytes", t.last.weight_bytes},
+      {"flops", t.last.flops},
+      {"gbps", gbps},
+      {"tflops", tflops},
+      {"read_bw_gbps", limits.bandwidth.median_gbps},
+      {"amx_peak_tflops", limits.amx.median_tflops},
+      {"ratio_to_read_bw", gbps / limits.bandwidth.median_gbps},
+      {"ratio_to_amx_peak", limits.amx.available ? tflops / limits.amx.median_tflops : 0.0},
+  };
+  j[mode == "decode" ? "m" : "seq_len"] = rows;
+  return j;
+}
+
+void PrintCase(const nlohmann::json& c, const std::string& kernels) {
+  const bool decode = c["mode"] == "decode";
+  std::printf("%-8s %-8s %6lld  %10.2f %10.2f  %8.2f GB/s (%5.1f%% of read bw)  %7.3f TFLOP/s "
+              "(%5.1f%% of AMX)  %s\n",
+              c["mode"].get<std::string>().c_str(), c["numerics"].get<std::string>().c_str(),
+              static_cast<long long>(decode ? c["m"].get<int64_t>() : c["seq_len"].get<int64_t>()),
+              c["median_ms"].get<double>(), c["min_ms"].get<double>(), c["gbps"].get<double>(),
+              100.0 * c["ratio_to_read_bw"].get<double>(), c["tflops"].get<double>(),
+              100.0 * c["ratio_to_amx_peak"].get<double>(), kernels.c_str());
+  if (c.contains("onednn_ms")) {
+    std::printf("         oneDNN bf16 matmul, same shapes: %.2f ms median (lmhead is %.2fx faster)\n",
+                c["onednn_ms"].get<double>(),
+                c["onednn_ms"].get<double>() / c["median_ms"].get<double>());
+  }
+  std::fflush(stdout);
+}
+
+Status RunBench(const BenchFlags& flags) {
+  LMHEAD_ASSIGN_OR_RETURN(ModelDims model, FindModelPreset("deepseek-v3"));
+  LMHEAD_ASSIGN_OR_RETURN(std::vector<int64_t> m_list, ParseRows(flags.m_list));
+  for (const std::string& name : Split(flags.numerics)) {
+    LMHEAD_RETURN_IF_ERROR(ParseNumerics(name).status());
+  }
+  if (!flags.json) std::printf("lmhead bench: DeepSeek-V3 head, 4x8 wormhole_b0-galaxy emulated\n");
+  LMHEAD_ASSIGN_OR_RETURN(SyntheticWeights assets,
+                          EnsureSyntheticWeights(flags.work_dir, model, MeshShape{4, 8},
+                                                 std::string(kDefaultDevicePreset), 0,
+                                                 flags.threads));
+  Limits limits;
+  limits.bandwidth = MeasureReadBandwidth(size_t{1} << 30, flags.threads, 5);
+  limits.amx = MeasureAmxBf16Peak(flags.threads, 5);
+  if (!flags.json) {
+    std::printf("limits: read bandwidth %.2f GB/s (median, best %.2f, %d threads, 1 GiB); "
+                "AMX-BF16 peak %.2f TFLOP/s (register-resident, best %.2f)\n\n",
+                limits.bandwidth.median_gbps, limits.bandwidth.best_gbps,
+                limits.bandwidth.num_threads, limits.amx.median_tflops, limits.amx.best_tflops);
+    std::printf("%-8s %-8s %6s  %10s %10s\n", "mode", "numerics", "m/S", "median ms", "min ms");
+  }
+  nlohmann::json cases = nlohmann::json::array();
+  for (const std::string& name : Split(flags.numerics)) {
+    LMHEAD_ASSIGN_OR_RETURN(Numerics numerics, ParseNumerics(name));
+    OpenOptions open;
+    open.numerics = numerics;
+    open.num_threads = flags.threads;
+    LMHEAD_ASSIGN_OR_RETURN(std::unique_ptr<LmHead> head, LmHead::Open(assets.weights, open));
+    if (flags.mode != "prefill") {
+      for (const int64_t m : m_list) {
+        const std::vector<float> x = SyntheticHiddenStates(m, model.hidden_size, 1);
+        LMHEAD_ASSIGN_OR_RETURN(Timing t, TimeCalls(flags.repetitions, [&] {
+          return head->Decode(Activations{x, {}, m, model.hidden_size}, {});
+        }));
+        cases.push_back(CaseJson("decode", m, name, t, limits));
+        if (!flags.json) PrintCase(cases.back(), head->kernel_name());
+      }
+    }
+    if (flags.mode != "decode") {
+      const std::vector<float> x = SyntheticHiddenStates(flags.seq_len, model.hidden_size, 2);
+      LMHEAD_ASSIGN_OR_RETURN(Timing t, TimeCalls(flags.prefill_repetitions, [&] {
+        return head->Prefill(Activations{x, {}, flags.seq_len, model.hidden_size}, {});
+      }));
+      nlohmann::json c = CaseJson("prefill", flags.seq_len, name, t, limits);
+      if (flags.compare == "onednn") {
+        LMHEAD_ASSIGN_OR_RETURN(OnednnTiming onednn,
+                                TimeOnednnBf16Matmul(flags.seq_len, model.hidden_size,
+                                                     model.vocab_size, flags.prefill_repetitions));
+        c["onednn_ms"] = onednn.median_ms;
+        c["onednn_min_ms"] = onednn.min_ms;
+      }
+      cases.push_back(c);
+      if (!flags.json) PrintCase(cases.back(), head->kernel_name());
+    }
+  }
+  if (flags.json) std::printf("%s\n", cases.dump(2).c_str());
+  return Status::Ok();
+}
+
+}  // namespace
+
+CommandMain RegisterBenchCommand(CLI::App& sub) {
+  auto flags = std::make_shared<BenchFlags>();
+  sub.add_option("--mode", flags->mode, "decode, prefill or both")
+      ->check(CLI::IsMember({"decode", "prefill", "both"}))
+      ->capture_default_str();
+  sub.add_option("--m", flags->m_list, "Decode rows, comma-separated")->capture_default_str();
+  sub.add_option("--seq-len", flags->seq_len, "Prefill rows")->capture_default_str();
+  sub.add_option("--numerics", flags->numerics, "fp32 and/or tt-lofi, comma-separated")
+      ->capture_default_str();
+  sub.add_option("--compare", flags->compare, "onednn: also time oneDNN's bf16 matmul (prefill)")
+      ->check(CLI::IsMember({"", "onednn"}));
+  sub.add_option("--repetitions", flags->repetitions, "Timed decode calls per case")
+      ->capture_default_str();
+  sub.add_option("--prefill-repetitions", flags->prefill_repetitions,
+                 "Timed prefill calls per case")
+      ->capture_default_str();
+  sub.add_option("--threads", flags->threads, "Worker threads (0: all cores)")
+      ->capture_default_str();
+  sub.add_option("--work-dir", flags->work_dir, "Cache of the synthetic checkpoint and shards")
+      ->capture_default_str();
+  sub.add_flag("--json", flags->json, "One JSON object per case");
+  return [flags] { return ReportStatus(RunBench(*flags)); };
+}
+
+}  // namespace lmhead::cli

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+// `lmhead info`: CPU features, the kernels the engine chooses, and the build options.
+#include <cstdio>
+
+#include "command.h"
+#include "lmhead/machine.h"
+
+namespace lmhead::cli {
+
+CommandMain RegisterInfoCommand(CLI::App& sub) {
+  auto measure = std::make_shared<bool>(false);
+  sub.add_flag("--measure", *measure,
+               "Also measure the read bandwidth and the AMX-BF16 peak (a few seconds)");
+  return [measure] {
+    const MachineInfo info = DescribeMachine();
+    std::printf("cpu features for kernels: %s (cap with LMHEAD_KERNELS=ref|avx2|avx512|amx)\n",
+                info.cpu_features.c_str());
+    std::printf("tile packers (Highway):   %s\n", info.formats_simd_target.c_str());
+    std::printf("kernels:\n");
+    for (const std::string& choice : info.kernel_choices) std::printf("  %s\n", choice.c_str());
+#ifdef LMHEAD_WITH_ONEDNN
+    std::printf("built with: oneDNN baseline (lmhead bench --compare onednn)\n");
+#endif
+    if (*measure) {
+      const BandwidthProbe bandwidth = MeasureReadBandwidth(size_t{1} << 30, 0, 5);
+      std::printf("read bandwidth: %.2f GB/s median, %.2f best (%d threads, 1 GiB)\n",
+                  bandwidth.median_gbps, bandwidth.best_gbps, bandwidth.num_threads);
+      const AmxProbe amx = MeasureAmxBf16Peak(0, 5);
+      if (amx.available) {
+        std::printf("AMX-BF16 peak: %.2f TFLOP/s median, %.2f best (%d threads)\n",
+                    amx.median_tflops, amx.best_tflops, amx.num_threads);
+      } else {
+        std::printf("AMX-BF16: not available on this CPU/OS\n");
+      }
+    }
+    return kExitOk;
+  };
+}
+
+}  // namespace lmhead::cli
