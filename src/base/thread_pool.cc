@@ -2,6 +2,8 @@
 // ThreadPool: workers sleep on a condition variable between Run() calls.
 #include "base/thread_pool.h"
 
+#include <algorithm>
+
 namespace lmhead {
 
 ThreadPool::ThreadPool(int num_threads) {
@@ -22,12 +24,8 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::Drain(int thread_idx) {
   for (;;) {
-    int64_t item;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (next_item_ >= num_items_) return;
-      item = next_item_++;
-    }
+    const int64_t item = next_item_.fetch_add(1, std::memory_order_relaxed);
+    if (item >= num_items_) return;
     (*fn_)(thread_idx, item);
   }
 }
@@ -40,14 +38,14 @@ void ThreadPool::WorkerLoop(int thread_idx) {
       work_ready_.wait(lock, [&] { return stop_ || generation_ != seen_generation; });
       if (stop_) return;
       seen_generation = generation_;
-      ++busy_workers_;
     }
     Drain(thread_idx);
+    bool last;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      --busy_workers_;
+      last = --pending_workers_ == 0;
     }
-    work_done_.notify_all();
+    if (last) work_done_.notify_one();
   }
 }
 
@@ -56,14 +54,16 @@ void ThreadPool::Run(int64_t num_items, const std::function<void(int, int64_t)>&
     std::lock_guard<std::mutex> lock(mutex_);
     fn_ = &fn;
     num_items_ = num_items;
-    next_item_ = 0;
+    next_item_.store(0, std::memory_order_relaxed);
+    // Every worker takes part in every generation, so none can still be
+    // draining this one when the next Run() resets the counter.
+    pending_workers_ = static_cast<int>(workers_.size());
     ++generation_;
   }
   work_ready_.notify_all();
   Drain(0);
-  // Wait until every item is handed out and no worker is still running one.
   std::unique_lock<std::mutex> lock(mutex_);
-  work_done_.wait(lock, [&] { return next_item_ >= num_items_ && busy_workers_ == 0; });
+  work_done_.wait(lock, [&] { return pending_workers_ == 0; });
   fn_ = nullptr;
 }
 

@@ -3,6 +3,7 @@
 #ifndef LMHEAD_BASE_THREAD_POOL_H_
 #define LMHEAD_BASE_THREAD_POOL_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -14,8 +15,9 @@ namespace lmhead {
 
 // Runs fn(thread_idx, item) for items [0, num_items) on num_threads threads:
 // the caller's thread is thread 0, so a pool of 1 spawns nothing. Items are
-// handed out from a shared counter in increasing order, so uneven items
-// balance themselves. Thread-compatible: one Run() at a time.
+// handed out from a shared atomic counter in increasing order (no lock per
+// item), so uneven items balance themselves. Thread-compatible: one Run() at
+// a time.
 class ThreadPool {
  public:
   // num_threads <= 0 means every hardware thread.
@@ -37,12 +39,14 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable work_ready_;
   std::condition_variable work_done_;
+  // fn_ and num_items_ are written under mutex_ before generation_ is bumped
+  // and read by the workers only after they saw the bump.
   const std::function<void(int, int64_t)>* fn_ = nullptr;
   int64_t num_items_ = 0;
-  int64_t next_item_ = 0;      // Guarded by mutex_.
-  int busy_workers_ = 0;       // Workers inside the current generation.
-  uint64_t generation_ = 0;    // Bumped by each Run(); wakes the workers.
-  bool stop_ = false;
+  std::atomic<int64_t> next_item_{0};
+  int pending_workers_ = 0;  // Guarded by mutex_: workers still in this generation.
+  uint64_t generation_ = 0;  // Guarded by mutex_; bumped by each Run().
+  bool stop_ = false;        // Guarded by mutex_.
 };
 
 }  // namespace lmhead

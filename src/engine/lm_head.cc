@@ -12,6 +12,7 @@
 
 #include "engine/lm_head_impl.h"
 #include "io/file_util.h"
+#include "io/mapped_file.h"
 #include "kernels/cpu_features.h"
 
 namespace lmhead {
@@ -117,6 +118,13 @@ Status Prepare(LmHead::Impl& impl, const std::string& weights_dir, const OpenOpt
                           FindMatmulKernels(geometry.format, options.numerics, cpu));
   impl.matmul =
       std::make_unique<MeshMatmul>(std::move(devices), geometry.hidden_size, impl.kernels);
+  if (impl.kernels->layout != TileLayout::kTtRowMajor) {
+    // The kernels stream MeshMatmul's packed copy; the mapped shard pages are
+    // not read again, so they leave the resident set (they stay in the page cache).
+    for (const DeviceShard& shard : impl.shards) {
+      for (const BankTiles& bank : shard.banks()) ReleaseMappedPages(bank.tiles, bank.bytes);
+    }
+  }
   impl.pool = std::make_unique<ThreadPool>(options.num_threads);
   impl.mesh = std::make_unique<MeshDevice>(
       mesh.shape, MeshTransport{impl.ranks, comm, options.scatter_route});

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/check.h"
+#include "kernels/tile_layout.h"
 
 namespace lmhead {
 namespace {
@@ -12,14 +13,43 @@ namespace {
 // Tile columns per work item: small enough that both cores stay busy to the
 // end of a call (a DeepSeek-V3 bank holds 11), large enough that a kernel call
 // streams at least ~100 KB of bfp4_b weights (4 columns x 224 x 576 B = 516 KB).
+// Packed layouts stream a whole bank per item instead (see the header).
 constexpr int64_t kItemTileCols = 4;
 
+int64_t RealTiles(const BankView& bank) { return (bank.cols + 31) / 32; }
+
 }  // namespace
+
+void MeshMatmul::PackBanks() {
+  size_t total = 0;
+  for (const DeviceWeights& device : devices_) {
+    for (const BankView& bank : device.banks) {
+      total += PackedTileBytes(kernels_->layout, bank.tiles.format, bank.tiles.k_tiles,
+                               RealTiles(bank));
+    }
+  }
+  Result<HugePageBuffer> buffer = HugePageBuffer::Allocate(total);
+  LMHEAD_CHECK(buffer.ok(), "packing the weights for {}: {}", kernels_->name,
+               buffer.status().ToString());
+  packed_ = std::move(*buffer);
+  size_t offset = 0;
+  for (DeviceWeights& device : devices_) {
+    for (BankView& bank : device.banks) {
+      const int64_t real_tiles = RealTiles(bank);
+      const size_t bytes = PackedTileBytes(kernels_->layout, bank.tiles.format,
+                                           bank.tiles.k_tiles, real_tiles);
+      bank.tiles = PackTiles(kernels_->layout, bank.tiles, real_tiles, packed_.data() + offset);
+      offset += bytes;
+    }
+  }
+}
 
 MeshMatmul::MeshMatmul(std::vector<DeviceWeights> devices, int64_t k,
                        const MatmulKernels* kernels)
     : devices_(std::move(devices)), k_(k), kernels_(kernels) {
   LMHEAD_CHECK(kernels_ != nullptr);
+  const bool packed = kernels_->layout != TileLayout::kTtRowMajor;
+  if (packed) PackBanks();
   const int64_t step = std::max<int64_t>(kItemTileCols / kernels_->nr_tiles, 1) * kernels_->nr_tiles;
   for (size_t device_idx = 0; device_idx < devices_.size(); ++device_idx) {
     const DeviceWeights& device = devices_[device_idx];
@@ -27,11 +57,12 @@ MeshMatmul::MeshMatmul(std::vector<DeviceWeights> devices, int64_t k,
       const BankView& bank = device.banks[bank_idx];
       LMHEAD_CHECK(bank.tiles.k_tiles * 32 >= k_ && (bank.tiles.k_tiles - 1) * 32 < k_,
                    "bank has {} tile rows for k={}", bank.tiles.k_tiles, k_);
-      const int64_t real_tiles = (bank.cols + 31) / 32;
-      for (int64_t nt = 0; nt < real_tiles; nt += step) {
+      const int64_t real_tiles = RealTiles(bank);
+      const int64_t item_step = packed ? std::max<int64_t>(real_tiles, 1) : step;
+      for (int64_t nt = 0; nt < real_tiles; nt += item_step) {
         items_.push_back(WorkItem{static_cast<int32_t>(device_idx),
                                   static_cast<int32_t>(bank_idx), nt,
-                                  std::min(nt + step, real_tiles)});
+                                  std::min(nt + item_step, real_tiles)});
       }
       weight_bytes_ += real_tiles * bank.tiles.k_tiles *
                        static_cast<int64_t>(TileBytes(bank.tiles.format));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "io/mapped_file.h"
 #include "kernels/kernels.h"
 
 namespace lmhead {
@@ -36,14 +37,25 @@ struct MeshMatmulCall {
 };
 
 // Thread-compatible: Run() uses the pool it was given.
+//
+// When the kernels read another layout than TT's row-major tiles
+// (MatmulKernels::layout), the constructor packs every bank's real tile
+// columns once into one huge-page buffer it owns (PackTiles, tile_layout.h)
+// and the kernels stream that copy; the views it was given are not read
+// again, so their pages (for shards: clean page cache of the mmap) can be
+// reclaimed, and the owner may release them (ReleaseMappedPages). The copy is
+// as large as the weights it packs.
 class MeshMatmul {
  public:
-  // `k` is the hidden size H; every view must have divup(k, 32) tile rows.
+  // `k` is the hidden size H; every view must have divup(k, 32) tile rows and
+  // TT's row-major layout.
   MeshMatmul(std::vector<DeviceWeights> devices, int64_t k, const MatmulKernels* kernels);
 
   // y_d = x_d @ W_d for every device d. Work is split into (device, bank,
   // tile-column range) items, each a multiple of the kernel's nr_tiles, so the
   // threads stream disjoint weight bytes and write disjoint output columns.
+  // Packed banks are one item each: a contiguous stream of ~1.4 MB for a
+  // DeepSeek-V3 bank.
   void Run(const MeshMatmulCall& call, ThreadPool& pool) const;
 
   int64_t num_devices() const { return static_cast<int64_t>(devices_.size()); }
@@ -58,9 +70,13 @@ class MeshMatmul {
     int64_t nt_end;
   };
 
+  // Replaces every bank's view by its packed copy in packed_.
+  void PackBanks();
+
   std::vector<DeviceWeights> devices_;
   int64_t k_;
   const MatmulKernels* kernels_;
+  HugePageBuffer packed_;  // empty unless the kernels need another layout
   std::vector<WorkItem> items_;
   int64_t weight_bytes_ = 0;
 };

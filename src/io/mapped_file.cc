@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// MappedFile: mmap/munmap and madvise wrappers.
+// MappedFile and HugePageBuffer: mmap/munmap and madvise wrappers.
 #include "io/mapped_file.h"
 
 #include <fcntl.h>
@@ -73,6 +73,53 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
 
 MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+}
+
+Result<HugePageBuffer> HugePageBuffer::Allocate(size_t bytes) {
+  constexpr size_t kHugePage = size_t{2} << 20;
+  HugePageBuffer buffer;
+  if (bytes == 0) return buffer;
+  const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  // One huge page extra, so that an aligned start always fits.
+  buffer.mapping_bytes_ = rounded + kHugePage;
+  void* p = ::mmap(nullptr, buffer.mapping_bytes_, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    const int err = errno;
+    return Status::IOError(fmt::format(
+        "[HugePageBuffer] cannot map {} bytes of memory: {}; free memory or use fewer devices "
+        "per process",
+        buffer.mapping_bytes_, std::strerror(err)));
+  }
+  buffer.mapping_ = p;
+  const uintptr_t aligned =
+      (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) / kHugePage * kHugePage;
+  buffer.data_ = reinterpret_cast<uint8_t*>(aligned);
+  buffer.size_ = bytes;
+  // Advice is best effort: without it the buffer works on 4 KiB pages.
+  ::madvise(buffer.data_, rounded, MADV_HUGEPAGE);
+  return buffer;
+}
+
+HugePageBuffer::HugePageBuffer(HugePageBuffer&& other) noexcept
+    : mapping_(std::exchange(other.mapping_, nullptr)),
+      mapping_bytes_(std::exchange(other.mapping_bytes_, 0)),
+      data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)) {}
+
+HugePageBuffer& HugePageBuffer::operator=(HugePageBuffer&& other) noexcept {
+  if (this != &other) {
+    if (mapping_ != nullptr) ::munmap(mapping_, mapping_bytes_);
+    mapping_ = std::exchange(other.mapping_, nullptr);
+    mapping_bytes_ = std::exchange(other.mapping_bytes_, 0);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+HugePageBuffer::~HugePageBuffer() {
+  if (mapping_ != nullptr) ::munmap(mapping_, mapping_bytes_);
 }
 
 void ReleaseMappedPages(const void* p, size_t bytes) {

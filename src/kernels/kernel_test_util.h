@@ -21,6 +21,7 @@
 #include "kernels/kernels.h"
 #include "kernels/reference.h"
 #include "kernels/test_weights.h"
+#include "kernels/tile_layout.h"
 #include "lmhead/formats.h"
 
 namespace lmhead::kernel_test {
@@ -59,15 +60,21 @@ struct Case {
   }
 };
 
-inline std::vector<float> Run(MatmulFn fn, const Case& c) {
+// Runs `fn` on the case with the weights in `layout` (packed here first, as
+// the engine does at load time).
+inline std::vector<float> Run(MatmulFn fn, const Case& c,
+                              TileLayout layout = TileLayout::kTtRowMajor) {
   const int64_t y_stride = c.n_cols + kSpareCols;
   std::vector<float> y(static_cast<size_t>(c.m * y_stride), kSentinel);
+  const TileMatrixView view = c.w->View();
+  std::vector<uint8_t> packed(
+      PackedTileBytes(layout, view.format, view.k_tiles, view.n_tiles));
   MatmulArgs args;
   args.x = c.x->data();
   args.x_stride = c.x_stride;
   args.m = c.m;
   args.k = c.k;
-  args.w = c.w->View();
+  args.w = PackTiles(layout, view, view.n_tiles, packed.data());
   args.nt_begin = c.nt_begin;
   args.nt_end = c.nt_end;
   args.y = y.data();
@@ -92,12 +99,14 @@ inline double AbsDot(const Case& c, const std::vector<double>& abs_w, int64_t ro
   return sum;
 }
 
-// Compares `fn` with the reference of its numerics on one case.
+// Compares `fn`, reading weights in `layout`, with the reference of its
+// numerics on TT's layout, on one case.
 inline void ExpectMatchesReference(const char* name, Numerics numerics, MatmulFn fn,
-                                   const Case& c) {
+                                   const Case& c,
+                                   TileLayout layout = TileLayout::kTtRowMajor) {
   const bool lofi = numerics == Numerics::kTtLofi;
   const std::vector<float> want = Run(lofi ? MatmulTtLofiReference : MatmulFp32Reference, c);
-  const std::vector<float> got = Run(fn, c);
+  const std::vector<float> got = Run(fn, c, layout);
   const int64_t y_stride = c.n_cols + kSpareCols;
   std::vector<double> abs_w;  // built on the first inexact fp32 element
   int failures = 0;

@@ -42,20 +42,33 @@ inline constexpr int64_t kMaxDecodeRows = 32;
 //  kTtLofi: y holds bf16 values as fp32, bit-exact with reference.cc by
 //    contract for every kernel set.
 
+// How the tiles of a TileMatrixView lie in memory.
+enum class TileLayout : uint8_t {
+  // TT's tiles (spec §1.2-1.3) in row-major tile order: the shard files' layout.
+  kTtRowMajor,
+  // bfp4_b only: one contiguous panel per tile column, each tile's nibbles
+  // regrouped for vdpbf16ps (bfp4b_panels.h). The same values, rearranged
+  // once at load time by PackTiles (tile_layout.h).
+  kBfp4bPanels,
+};
+
 // A device's weight shard, or one DRAM bank of it, as a matrix of tiles:
-// k_tiles x n_tiles tiles of `format`, stored in row-major tile order. Element
-// (k, n) of the (k_tiles * 32) x (n_tiles * 32) matrix is in tile
-// (k / 32, n / 32), at tile-local row k % 32 and column n % 32 (TILE_LAYOUT,
-// spec §1.2). A bank holding tile columns [b * shard_nt, (b + 1) * shard_nt)
-// is its own view with n_tiles = shard_nt. Non-owning; plain data.
+// k_tiles x n_tiles tiles of `format`, arranged as `layout` says; in
+// kTtRowMajor, row-major tile order. Element (k, n) of the (k_tiles * 32) x
+// (n_tiles * 32) matrix is in tile (k / 32, n / 32), at tile-local row k % 32
+// and column n % 32 (TILE_LAYOUT, spec §1.2). A bank holding tile columns
+// [b * shard_nt, (b + 1) * shard_nt) is its own view with n_tiles = shard_nt.
+// Non-owning; plain data.
 struct TileMatrixView {
   const uint8_t* tiles = nullptr;
   TileFormat format = TileFormat::kBfp4b;
   int64_t k_tiles = 0;
   int64_t n_tiles = 0;
+  TileLayout layout = TileLayout::kTtRowMajor;
 };
 
-// The bytes of tile (kt, nt): offset (kt * n_tiles + nt) * TileBytes(format).
+// The bytes of tile (kt, nt) of a kTtRowMajor view: offset (kt * n_tiles + nt)
+// * TileBytes(format).
 inline const uint8_t* TileAt(const TileMatrixView& w, int64_t kt, int64_t nt) {
   return w.tiles + static_cast<size_t>(kt * w.n_tiles + nt) * TileBytes(w.format);
 }
@@ -126,6 +139,9 @@ struct MatmulKernels {
   MatmulFn gemm;  // prefill: any m
   // Callers split N into ranges that are multiples of this many tiles.
   int64_t nr_tiles;
+  // The layout gemv and gemm read: callers rearrange the shard's tiles into it
+  // once (PackTiles, tile_layout.h) and pass views of the result.
+  TileLayout layout = TileLayout::kTtRowMajor;
 };
 
 // Every registered kernel set, best first within each (format, numerics).

@@ -2,9 +2,12 @@
 // Throughput of every matmul kernel set this CPU runs, on DeepSeek-V3 LM head work items.
 //
 // One call is what the engine hands a kernel: K = 7168 (Kt = 224) by one work
-// item of 4 tile columns (516 KB of bfp4_b) in the middle of a DRAM bank of 11
-// tile columns (a DeepSeek-V3 bank on a 4x8 mesh), so each tile row of the
-// item is 4 adjacent tiles and the next one starts 11 tiles later. Decode
+// item of a DRAM bank of 11 tile columns (a DeepSeek-V3 bank on a 4x8 mesh).
+// For TT's row-major layout the item is 4 tile columns (516 KB of bfp4_b) in
+// the middle of the bank, so each tile row of the item is 4 adjacent tiles and
+// the next one starts 11 tiles later; kernels that read a packed layout
+// (tile_layout.h) get the whole packed bank (1.42 MB), as the engine gives
+// them. pack/<layout> times packing one bank at load time. Decode
 // (gemv) benchmarks rotate over >= 640 MB of bank copies so every call streams
 // from DRAM, not L3 (shared/perf/baselines.md), and report weight GB/s next to
 // read_bandwidth, the plain read rate of the same buffer in the same run.
@@ -23,16 +26,27 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/kernels.h"
+#include "kernels/tile_layout.h"
 #include "lmhead/formats.h"
 
 namespace lmhead {
 namespace {
 
 constexpr int64_t kHidden = 7168;  // DeepSeek-V3 hidden size: K
-constexpr int64_t kItemNt = 4;     // tile columns per engine work item
+constexpr int64_t kItemNt = 4;     // tile columns per engine work item (row-major layout)
 constexpr int64_t kBankNt = 11;    // tile columns of the bank holding it
 constexpr int64_t kItemBegin = 4;  // the item's first tile column in the bank
 constexpr size_t kColdBytes = size_t{640} << 20;
+
+// The tile columns of one engine work item in `layout`.
+struct Item {
+  int64_t nt_begin;
+  int64_t nt_end;
+};
+Item ItemOf(TileLayout layout) {
+  return layout == TileLayout::kTtRowMajor ? Item{kItemBegin, kItemBegin + kItemNt}
+                                           : Item{0, kBankNt};
+}
 
 // One bank of weights packed from N(0, 0.02) values, and x ~ N(0, 1) bf16.
 std::vector<uint8_t> MakeBank(TileFormat format) {
@@ -54,32 +68,46 @@ std::vector<uint16_t> MakeX(int64_t m) {
   return x;
 }
 
-size_t ItemBytes(TileFormat format) {
-  return static_cast<size_t>(kHidden / kTileDim * kItemNt) * TileBytes(format);
+// The bank of MakeBank in `layout`.
+std::vector<uint8_t> MakeLaidOutBank(TileFormat format, TileLayout layout) {
+  const std::vector<uint8_t> bank = MakeBank(format);
+  std::vector<uint8_t> laid_out(PackedTileBytes(layout, format, kHidden / kTileDim, kBankNt));
+  PackTiles(layout, {bank.data(), format, kHidden / kTileDim, kBankNt}, kBankNt, laid_out.data());
+  return laid_out;
+}
+
+// Weight bytes of one item (TT tile bytes: what the engine reports).
+size_t ItemBytes(TileFormat format, TileLayout layout) {
+  const Item item = ItemOf(layout);
+  return static_cast<size_t>(kHidden / kTileDim * (item.nt_end - item.nt_begin)) *
+         TileBytes(format);
 }
 
 // The call on the item of `bank`: m rows; y has the bank's width.
-MatmulArgs ItemArgs(TileFormat format, const uint8_t* bank, const std::vector<uint16_t>& x,
-                    int64_t m, std::vector<float>& y, int64_t in0_block_w) {
+MatmulArgs ItemArgs(const MatmulKernels& kernels, const uint8_t* bank,
+                    const std::vector<uint16_t>& x, int64_t m, std::vector<float>& y,
+                    int64_t in0_block_w) {
+  const Item item = ItemOf(kernels.layout);
   return MatmulArgs{.x = x.data(),
                     .x_stride = kHidden,
                     .m = m,
                     .k = kHidden,
-                    .w = {bank, format, kHidden / kTileDim, kBankNt},
-                    .nt_begin = kItemBegin,
-                    .nt_end = kItemBegin + kItemNt,
+                    .w = {bank, kernels.format, kHidden / kTileDim, kBankNt, kernels.layout},
+                    .nt_begin = item.nt_begin,
+                    .nt_end = item.nt_end,
                     .y = y.data(),
                     .y_stride = kBankNt * kTileDim,
                     .n_cols = kBankNt * kTileDim,
                     .lofi = {.in0_block_w = in0_block_w, .packer_l1_acc = true}};
 }
 
-// >= 640 MB of copies of one bank, allocated once per format.
-const std::vector<uint8_t>& ColdCopies(TileFormat format) {
-  static std::vector<uint8_t> copies[2];
-  std::vector<uint8_t>& buffer = copies[format == TileFormat::kBfp8b ? 1 : 0];
+// >= 640 MB of copies of one bank, allocated once per format and layout.
+const std::vector<uint8_t>& ColdCopies(TileFormat format, TileLayout layout) {
+  static std::vector<uint8_t> copies[2][2];
+  std::vector<uint8_t>& buffer =
+      copies[format == TileFormat::kBfp8b ? 1 : 0][layout == TileLayout::kTtRowMajor ? 0 : 1];
   if (buffer.empty()) {
-    const std::vector<uint8_t> item = MakeBank(format);
+    const std::vector<uint8_t> item = MakeLaidOutBank(format, layout);
     const size_t count = (kColdBytes + item.size() - 1) / item.size();
     buffer.resize(count * item.size());
     for (size_t i = 0; i < count; ++i)
@@ -88,25 +116,29 @@ const std::vector<uint8_t>& ColdCopies(TileFormat format) {
   return buffer;
 }
 
-void SetCounters(benchmark::State& state, size_t weight_bytes, int64_t m) {
+void SetCounters(benchmark::State& state, const MatmulKernels& kernels, int64_t m) {
   const double calls = static_cast<double>(state.iterations());
+  const Item item = ItemOf(kernels.layout);
   state.counters["weight_GBps"] = benchmark::Counter(
-      calls * static_cast<double>(weight_bytes) * 1e-9, benchmark::Counter::kIsRate);
-  state.counters["GFLOPps"] =
-      benchmark::Counter(calls * 2.0 * static_cast<double>(m * kHidden * kItemNt * kTileDim) * 1e-9,
-                         benchmark::Counter::kIsRate);
+      calls * static_cast<double>(ItemBytes(kernels.format, kernels.layout)) * 1e-9,
+      benchmark::Counter::kIsRate);
+  state.counters["GFLOPps"] = benchmark::Counter(
+      calls * 2.0 *
+          static_cast<double>(m * kHidden * (item.nt_end - item.nt_begin) * kTileDim) * 1e-9,
+      benchmark::Counter::kIsRate);
 }
 
 // gemv: each call reads the item of the next bank copy, from DRAM.
 void BM_Gemv(benchmark::State& state, const MatmulKernels* kernels) {
   const int64_t m = state.range(0);
-  const std::vector<uint8_t>& copies = ColdCopies(kernels->format);
-  const size_t bank_bytes = TiledBytes(kernels->format, {1, kHidden, kBankNt * kTileDim});
+  const std::vector<uint8_t>& copies = ColdCopies(kernels->format, kernels->layout);
+  const size_t bank_bytes =
+      PackedTileBytes(kernels->layout, kernels->format, kHidden / kTileDim, kBankNt);
   const size_t num_copies = copies.size() / bank_bytes;
   const std::vector<uint16_t> x = MakeX(m);
   std::vector<float> y(static_cast<size_t>(m * kBankNt * kTileDim));
   // in0_block_w 4: DeepSeek-V3 decode on a 4x8 Wormhole mesh.
-  MatmulArgs args = ItemArgs(kernels->format, nullptr, x, m, y, 4);
+  MatmulArgs args = ItemArgs(*kernels, nullptr, x, m, y, 4);
   size_t copy = 0;
   for (auto _ : state) {
     args.w.tiles = copies.data() + copy * bank_bytes;
@@ -114,27 +146,42 @@ void BM_Gemv(benchmark::State& state, const MatmulKernels* kernels) {
     kernels->gemv(args);
     benchmark::DoNotOptimize(y.data());
   }
-  SetCounters(state, ItemBytes(kernels->format), m);
+  SetCounters(state, *kernels, m);
 }
 
 // gemm: one hot bank, compute-bound.
 void BM_Gemm(benchmark::State& state, const MatmulKernels* kernels) {
   const int64_t m = state.range(0);
-  const std::vector<uint8_t> bank = MakeBank(kernels->format);
+  const std::vector<uint8_t> bank = MakeLaidOutBank(kernels->format, kernels->layout);
   const std::vector<uint16_t> x = MakeX(m);
   std::vector<float> y(static_cast<size_t>(m * kBankNt * kTileDim));
   // in0_block_w 8: DeepSeek-V3 prefill.
-  const MatmulArgs args = ItemArgs(kernels->format, bank.data(), x, m, y, 8);
+  const MatmulArgs args = ItemArgs(*kernels, bank.data(), x, m, y, 8);
   for (auto _ : state) {
     kernels->gemm(args);
     benchmark::DoNotOptimize(y.data());
   }
-  SetCounters(state, ItemBytes(kernels->format), m);
+  SetCounters(state, *kernels, m);
+}
+
+// PackTiles on one bank: the load-time cost per 1.42 MB of bfp4_b.
+void BM_Pack(benchmark::State& state) {
+  const std::vector<uint8_t> bank = MakeBank(TileFormat::kBfp4b);
+  const TileMatrixView view{bank.data(), TileFormat::kBfp4b, kHidden / kTileDim, kBankNt};
+  std::vector<uint8_t> packed(
+      PackedTileBytes(TileLayout::kBfp4bPanels, view.format, view.k_tiles, kBankNt));
+  for (auto _ : state) {
+    PackTiles(TileLayout::kBfp4bPanels, view, kBankNt, packed.data());
+    benchmark::DoNotOptimize(packed.data());
+  }
+  state.counters["GBps"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * static_cast<double>(bank.size()) * 1e-9,
+      benchmark::Counter::kIsRate);
 }
 
 // The DRAM read rate of one core over the same 640 MB: 8 independent sums.
 void BM_ReadBandwidth(benchmark::State& state) {
-  const std::vector<uint8_t>& copies = ColdCopies(TileFormat::kBfp4b);
+  const std::vector<uint8_t>& copies = ColdCopies(TileFormat::kBfp4b, TileLayout::kTtRowMajor);
   const size_t chunk = size_t{16} << 20;
   const size_t words = chunk / sizeof(uint64_t);
   size_t offset = 0;
@@ -155,6 +202,7 @@ void BM_ReadBandwidth(benchmark::State& state) {
 int RegisterAll() {
   benchmark::RegisterBenchmark("read_bandwidth/dram", BM_ReadBandwidth)
       ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("pack/bfp4b_panels", BM_Pack)->Unit(benchmark::kMillisecond);
   const CpuFeatures cpu = DetectCpuFeatures();
   for (const MatmulKernels& kernels : AllMatmulKernels()) {
     if (!cpu.Has(kernels.required_cpu_features)) continue;

@@ -27,9 +27,11 @@ using kernel_test::Case;
 // Runs gemv (m <= 32) and gemm on the case.
 void ExpectBothMatch(const MatmulKernels& kernels, const Case& c) {
   if (c.m <= kMaxDecodeRows) {
-    kernel_test::ExpectMatchesReference(kernels.name, kernels.numerics, kernels.gemv, c);
+    kernel_test::ExpectMatchesReference(kernels.name, kernels.numerics, kernels.gemv, c,
+                                        kernels.layout);
   }
-  kernel_test::ExpectMatchesReference(kernels.name, kernels.numerics, kernels.gemm, c);
+  kernel_test::ExpectMatchesReference(kernels.name, kernels.numerics, kernels.gemm, c,
+                                      kernels.layout);
 }
 
 class KernelConsistencyTest : public testing::TestWithParam<const MatmulKernels*> {
@@ -142,9 +144,10 @@ TEST_P(KernelConsistencyTest, ExponentSweepAcrossTheNormalRangeEdges) {
   }
 }
 
-// One 16-term chunk whose tt-lofi result depends on summing exactly in the
-// reference's order. Column 0 weights are 1.0; activations (powers of two, so
-// LoFi SrcB keeps them) at k = 0..4. Dst = RNA16(RNA13(S)) with S the chunk sum:
+// Chunks whose tt-lofi result depends on summing exactly in the reference's
+// order, or on rounding the exact Dst + S. Column 0 weights are 1.0;
+// activations (powers of two, so LoFi SrcB keeps them) at k = 0..4 in the
+// first two cases. Dst = RNA16(RNA13(S)) with S the chunk sum:
 //  - {1, 0, 2^-8, 0, -2^-11, 0, -2^-25}: S = 1 + 2^-8 - 2^-11 - 2^-25 exactly;
 //    TF32 sees 3.5 - 2^-15 steps of 2^-10 above 1 and rounds down to 1 +
 //    3 * 2^-10, bf16 to 1.0. An fp32 sum drops the 2^-25 (a quarter ulp),
@@ -165,9 +168,20 @@ TEST_P(KernelConsistencyTest, ChunkSumsFollowTheReferenceRounding) {
     std::vector<float> x;
     float want;
   };
+  // Third: chunk 0 leaves Dst = 1; chunk 1 (k = 16..31) sums to S = 7 * 2^-11 -
+  // 2^-28 (14 x 2^-12, 2^-22, -(2^-22 + 2^-28): exponents within 10 binades,
+  // so an fp32 sum is exact). 1 + S is just below the bf16 rounding threshold
+  // 1 + 0.4375 * 2^-7, so Dst stays 1.0; an fp32 add rounding to nearest would
+  // land on the threshold and round up to 1.0078125.
+  std::vector<float> near_threshold(kTileDim, 0.0f);
+  near_threshold[0] = 1.0f;
+  for (int j = 16; j < 30; ++j) near_threshold[static_cast<size_t>(j)] = 0x1p-12f;
+  near_threshold[30] = 0x1p-22f;
+  near_threshold[31] = -(0x1p-22f + 0x1p-28f);
   const Chunk chunks[] = {
       {{1.0f, 0.0f, 0x1p-8f, 0.0f, -0x1p-11f, 0.0f, -0x1p-25f}, 1.0f},
       {{1.0f, -0x1p-53f, 0x1p-8f, -0x1p-53f, -0x1p-11f}, 1.0078125f},
+      {near_threshold, 1.0f},
   };
   for (const Chunk& chunk : chunks) {
     for (int64_t m : {1, 5}) {
@@ -179,8 +193,46 @@ TEST_P(KernelConsistencyTest, ChunkSumsFollowTheReferenceRounding) {
       }
       const Case c{&w, &x, m, kTileDim, kTileDim, 0, 1, kTileDim, {1, true}};
       ExpectBothMatch(kernels(), c);
-      const std::vector<float> y = kernel_test::Run(kernels().gemv, c);
+      const std::vector<float> y = kernel_test::Run(kernels().gemv, c, kernels().layout);
       EXPECT_EQ(y[0], chunk.want) << kernels().name << " m=" << m;
+    }
+  }
+}
+
+// fp32 kernels where products approach the bottom of the normal range (sums of
+// cancelling products near 2^-126, where flushing denormals would show) and
+// where sums approach fp32 overflow: single exponents per operand, swept by
+// one binade across both edges of what vdpbf16ps may compute exactly.
+TEST_P(KernelConsistencyTest, Fp32ScaledActivationsAtTheRangeEdges) {
+  if (kernels().numerics != Numerics::kFp32) GTEST_SKIP() << "tt-lofi: see ExponentSweep...";
+  std::mt19937 rng(43);
+  const int64_t k = 160;
+  for (int d = -3; d <= 3; ++d) {
+    // x * 2^(E - 129) has biased exponent 8 + d (tiny) or 249 - 8 + d (huge).
+    for (const auto& [x_exp, w_exp] : {std::pair{117 + d, 20}, std::pair{250 + d, 120}}) {
+      TestWeights w(kernels().format, 5, 1);
+      w.FillRandom(rng, static_cast<uint8_t>(w_exp), static_cast<uint8_t>(w_exp));
+      const std::vector<uint16_t> x = RandomBf16(rng, 4, k, k, x_exp, x_exp);
+      ExpectBothMatch(kernels(), {&w, &x, 4, k, k, 0, 1, 32, {1, true}});
+    }
+  }
+}
+
+// Activations whose exponents span a few binades per chunk (chunk sums exact
+// in fp32), about 14 (kernels that split a chunk by exponent) and about 34
+// (sums in double), over several K blockings: every path of the vdpbf16ps
+// tt-lofi kernel, and plain random cases for the others.
+TEST_P(KernelConsistencyTest, ChunkSumsOfNarrowMediumAndWideActivations) {
+  std::mt19937 rng(41);
+  const int64_t k = 512;
+  TestWeights w(kernels().format, 16, 3);
+  w.FillRandom(rng, 124, 127);
+  for (const auto& [x_lo, x_hi] : {std::pair{124, 128}, std::pair{116, 130}, std::pair{100, 134}}) {
+    const std::vector<uint16_t> x = RandomBf16(rng, 9, k, k, x_lo, x_hi);
+    for (int64_t in0_block_w : {1, 4, 16}) {
+      for (int64_t m : {1, 3, 8, 9}) {
+        ExpectBothMatch(kernels(), {&w, &x, m, k, k, 0, 3, 90, {in0_block_w, true}});
+      }
     }
   }
 }

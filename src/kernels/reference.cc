@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "base/check.h"
+#include "kernels/tile_layout.h"
 #include "kernels/tt_lofi.h"
 #include "lmhead/formats.h"
 
@@ -28,8 +29,15 @@ void DcheckArgs([[maybe_unused]] const MatmulArgs& args) {
 }
 
 // Decodes tile (kt, nt) into tile[r * 32 + c]: r runs along K, c along N.
+// Packed layouts are unpacked to TT's bytes first (tile_layout.h).
 void DecodeTile(const TileMatrixView& w, int64_t kt, int64_t nt, float* tile) {
-  UnpackTileToFp32(w.format, TileAt(w, kt, nt), tile, kTileDim, kTileDim, kTileDim);
+  if (w.layout == TileLayout::kTtRowMajor) {
+    UnpackTileToFp32(w.format, TileAt(w, kt, nt), tile, kTileDim, kTileDim, kTileDim);
+    return;
+  }
+  uint8_t bytes[kTileElems * sizeof(float)];  // the largest tile: fp32
+  UnpackTile(w, kt, nt, bytes);
+  UnpackTileToFp32(w.format, bytes, tile, kTileDim, kTileDim, kTileDim);
 }
 
 // x[row, k] as fp32, zero past the activation's width (TT's zero padding).

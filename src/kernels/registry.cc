@@ -12,14 +12,20 @@ namespace {
 
 // Best first within each (format, numerics); the scalar reference comes last
 // because it runs everywhere. Every kernel handles any N range, so nr_tiles
-// is 1.
+// is 1. The layout (last field) defaults to TT's row-major tiles.
 constexpr MatmulKernels kMatmulKernels[] = {
     {"matmul/bfp4b/fp32/amx", TileFormat::kBfp4b, Numerics::kFp32, kCpuAvx512 | kCpuAmxBf16,
      MatmulFp32AmxGemv, MatmulFp32AmxGemm, 1},
+    {"matmul/bfp4b/fp32/avx512bf16", TileFormat::kBfp4b, Numerics::kFp32,
+     kCpuAvx512 | kCpuAvx512Bf16, MatmulFp32Avx512Bf16, MatmulFp32Avx512Bf16, 1,
+     TileLayout::kBfp4bPanels},
     {"matmul/bfp4b/fp32/avx512", TileFormat::kBfp4b, Numerics::kFp32, kCpuAvx512, MatmulFp32Avx512,
      MatmulFp32Avx512, 1},
     {"matmul/bfp8b/fp32/avx512", TileFormat::kBfp8b, Numerics::kFp32, kCpuAvx512, MatmulFp32Avx512,
      MatmulFp32Avx512, 1},
+    {"matmul/bfp4b/tt-lofi/avx512bf16", TileFormat::kBfp4b, Numerics::kTtLofi,
+     kCpuAvx512 | kCpuAvx512Bf16, MatmulTtLofiAvx512Bf16, MatmulTtLofiAvx512Bf16, 1,
+     TileLayout::kBfp4bPanels},
     {"matmul/bfp4b/tt-lofi/avx512", TileFormat::kBfp4b, Numerics::kTtLofi, kCpuAvx512,
      MatmulTtLofiAvx512, MatmulTtLofiAvx512, 1},
     {"matmul/bfp8b/tt-lofi/avx512", TileFormat::kBfp8b, Numerics::kTtLofi, kCpuAvx512,

@@ -47,8 +47,13 @@ TEST(RegistryTest, EveryRowIsCompleteAndNamedUniquely) {
     EXPECT_NE(kernels.gemm, nullptr) << kernels.name;
     EXPECT_GE(kernels.nr_tiles, 1) << kernels.name;
     EXPECT_THAT(kernels.name, HasSubstr(std::string("/") + ToString(kernels.numerics) + "/"));
+    // Packed panels hold bfp4_b only, and only kernels that need AVX512-BF16 read them.
+    if (kernels.layout == TileLayout::kBfp4bPanels) {
+      EXPECT_EQ(kernels.format, TileFormat::kBfp4b) << kernels.name;
+      EXPECT_TRUE(CpuFeatures{kernels.required_cpu_features}.Has(kCpuAvx512Bf16)) << kernels.name;
+    }
   }
-  EXPECT_EQ(names.size(), 9u);
+  EXPECT_EQ(names.size(), 11u);
 }
 
 TEST(RegistryTest, EveryFormatAndNumericsEndsWithTheReference) {
@@ -70,13 +75,17 @@ TEST(RegistryTest, PicksTheBestSetTheCpuAllows) {
     Result<const MatmulKernels*> found = FindMatmulKernels(format, numerics, CpuFeatures{bits});
     return found.ok() ? std::string((*found)->name) : found.status().ToString();
   };
-  const uint32_t avx512 = kCpuAvx2 | kCpuAvx512 | kCpuAvx512Bf16;
-  EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kFp32, avx512 | kCpuAmxBf16),
+  const uint32_t avx512 = kCpuAvx2 | kCpuAvx512;
+  const uint32_t bf16 = avx512 | kCpuAvx512Bf16;
+  EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kFp32, bf16 | kCpuAmxBf16),
             "matmul/bfp4b/fp32/amx");
+  EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kFp32, bf16), "matmul/bfp4b/fp32/avx512bf16");
   EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kFp32, avx512), "matmul/bfp4b/fp32/avx512");
   EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kFp32, kCpuAvx2), "matmul/bfp4b/fp32/ref");
   EXPECT_EQ(name(TileFormat::kBfp8b, Numerics::kFp32, ~0u), "matmul/bfp8b/fp32/avx512");
-  EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kTtLofi, ~0u), "matmul/bfp4b/tt-lofi/avx512");
+  EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kTtLofi, ~0u), "matmul/bfp4b/tt-lofi/avx512bf16");
+  EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kTtLofi, avx512), "matmul/bfp4b/tt-lofi/avx512");
+  EXPECT_EQ(name(TileFormat::kBfp8b, Numerics::kTtLofi, ~0u), "matmul/bfp8b/tt-lofi/avx512");
   EXPECT_EQ(name(TileFormat::kBfp8b, Numerics::kTtLofi, 0), "matmul/bfp8b/tt-lofi/ref");
 }
 

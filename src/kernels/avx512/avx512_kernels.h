@@ -24,6 +24,16 @@ void MatmulTtLofiAvx512(const MatmulArgs& args);
 // serves gemv (a decode call reads the weights once) and gemm.
 void MatmulFp32Avx512(const MatmulArgs& args);
 
+// fp32 numerics for bfp4_b weights in TileLayout::kBfp4bPanels, with
+// vdpbf16ps (needs AVX512-BF16 too; its file adds -mavx512bf16). One function
+// serves gemv and gemm; a row's result does not depend on the other rows.
+void MatmulFp32Avx512Bf16(const MatmulArgs& args);
+
+// tt-lofi numerics for bfp4_b weights in TileLayout::kBfp4bPanels, with
+// vdpbf16ps where the chunk sums are provably exact; bit-exact with
+// MatmulTtLofiReference like MatmulTtLofiAvx512. Serves gemv and gemm.
+void MatmulTtLofiAvx512Bf16(const MatmulArgs& args);
+
 }  // namespace lmhead
 
 #endif  // LMHEAD_KERNELS_AVX512_AVX512_KERNELS_H_

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the vdpbf16ps kernels over kBfp4bPanels tiles share: code lookup, pair products, tile walk.
+//
+// Internal to fp32_bf16_avx512.cc and lofi_bf16_*.cc, which are compiled with
+// AVX-512 F/BW/DQ/VL and BF16; every function has internal linkage so no such
+// code reaches other files (see avx512_kernels.h).
+#ifndef LMHEAD_KERNELS_AVX512_BF16_PANELS_AVX512_H_
+#define LMHEAD_KERNELS_AVX512_BF16_PANELS_AVX512_H_
+
+#include <cstdint>
+
+#include "kernels/x86_intrinsics.h"
+#include "lmhead/formats.h"
+
+namespace lmhead::avx512_bf16 {
+
+inline constexpr int64_t kTileBytes = 576;  // a packed bfp4_b tile (tile_layout.h)
+inline constexpr int kTileBlocks = 8;       // 64-byte blocks of codes per tile
+inline constexpr int kScaleBias = 129;      // bfp4_b value = code * 2^(E - 129)
+inline constexpr int kPrefetchTiles = 8;    // ~4.6 KB ahead of the tile being read
+
+// Lanes [0, k - kt * 32) of tile row kt.
+static inline __mmask32 KMask(int64_t k, int64_t kt) {
+  const int64_t valid = k - kt * kTileDim;
+  return valid >= kTileDim ? ~__mmask32{0} : static_cast<__mmask32>((uint32_t{1} << valid) - 1);
+}
+
+// bf16 of the sign-magnitude codes 0..7, -0..-7, twice (vpermw reads 5 bits).
+static inline __m512i CodeTable() {
+  return _mm512_set_epi16(-16160, -16192, -16224, -16256, -16320, -16384, -16512, -32768, 16608,
+                          16576, 16544, 16512, 16448, 16384, 16256, 0, -16160, -16192, -16224,
+                          -16256, -16320, -16384, -16512, -32768, 16608, 16576, 16544, 16512, 16448,
+                          16384, 16256, 0);
+}
+
+// Weight vector q of a 64-byte block of codes: bf16 pairs, rows 2 p and
+// 2 p + 1 of one column per 32-bit lane (p the block's pair q).
+static inline __m512i BlockWeights(__m512i data, int q, __m512i codes) {
+  return _mm512_permutexvar_epi16(q == 0 ? data : _mm512_srli_epi16(data, 4 * q), codes);
+}
+
+// acc += the bf16 pairs of `w` times the pair at `pair`, broadcast from memory.
+// Inline asm because GCC 12 keeps the pair in a register and spends a shuffle
+// per broadcast instead of using vdpbf16ps's {1to16} memory operand.
+static inline __m512 DotPair(__m512 acc, __m512i w, const uint32_t* pair) {
+  asm("vdpbf16ps %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*pair));
+  return acc;
+}
+
+// Software prefetch of the tile kPrefetchTiles ahead in the same panel (the
+// next panel's first tiles past its end; prefetches never fault).
+static inline void PrefetchAhead(const uint8_t* tile) {
+  for (int line = 0; line < 9; ++line) {
+    _mm_prefetch(reinterpret_cast<const char*>(tile + kPrefetchTiles * kTileBytes + 64 * line),
+                 _MM_HINT_T0);
+  }
+}
+
+// E * 128 - 129 * 128 for the 32 exponents of column half h of a packed tile:
+// added to a bf16 pattern's bits, it multiplies the value by 2^(E - 129).
+static inline __m512i ScaleBits(const uint8_t* tile, int h) {
+  return _mm512_sub_epi16(
+      _mm512_slli_epi16(
+          _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile + 32 * h))),
+          7),
+      _mm512_set1_epi16(kScaleBias << 7));
+}
+
+}  // namespace lmhead::avx512_bf16
+
+#endif  // LMHEAD_KERNELS_AVX512_BF16_PANELS_AVX512_H_

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: Apache-2.0
+// fp32 matmul over kBfp4bPanels tiles with vdpbf16ps: exact bf16 products, fp32 sums.
+//
+// Why the fp32 bound of kernels.h holds: a bfp4_b weight is code * 2^(E - 129)
+// with |code| <= 7, and x is bf16. The kernel folds each group's scale into the
+// activation, xs = x * 2^(E - 129) (an add to the bf16 exponent field, exact
+// while xs stays a normal bf16), and looks the code up as a small bf16
+// integer, so every product xs * code is exact in fp32 and vdpbf16ps rounds
+// only its sums, like fp32 FMAs. vdpbf16ps flushes denormal inputs and
+// results to zero; a panel is computed this way only when (PanelIsFast)
+//   - its non-zero groups have 3 <= E <= 254, so TT's decode is exactly
+//     code * 2^(E - 129) (no denormal, inf or NaN weights);
+//   - every non-zero x of the rows has a biased exponent ex with
+//     ex + E - 129 >= 8: then every product is a multiple of 2^-126, so no
+//     partial sum is denormal, and xs is normal;
+//   - ex + E - 129 <= 249 - ceil(log2 K): no partial sum can overflow.
+// The check is per row and panel; refused rows go to MatmulFp32Reference
+// (rare: extreme or non-finite values).
+//
+// Loop: per block of up to 8 rows and panel (one tile column, contiguous in
+// memory), every sum stays in a register over all of K: one per row and
+// column half, fed in a fixed order, so a row's result does not depend on the
+// other rows of the call (a last-token call equals the prefill's last row).
+// With few rows, 2 or 3 panels run side by side to keep 4-16 sums in flight.
+// Per tile, the rows' xs are built once (2 x 32 bf16 per row); per 64-byte
+// block of codes, shifts expose the four nibbles of each 16-bit word and
+// vpermw looks them up (bf16 pairs of rows 2q, 2q + 1 of one column per 32-bit
+// lane), and each meets one broadcast xs pair per row. A block of rows after
+// the first re-reads the bank from L2/L3 (a DeepSeek-V3 bank is 1.4 MB).
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <utility>
+
+#include "kernels/avx512/avx512_kernels.h"
+#include "kernels/avx512/bf16_panels_avx512.h"
+#include "kernels/reference.h"
+#include "kernels/tile_layout.h"
+#include "kernels/x86_intrinsics.h"
+
+namespace lmhead {
+namespace avx512_bf16 {
+namespace {
+
+constexpr int kBlockRows = 8;  // rows sharing one read of a panel
+constexpr int kMaxPanels = 3;  // panels read side by side for few rows
+constexpr int kMinScaledExponent = 8;
+
+// Biased exponents of the non-zero activations of a row: lo = smallest
+// (0 if one is denormal), hi = largest (255 for inf/NaN); lo > hi when all are 0.
+struct ExponentRange {
+  int lo = 255;
+  int hi = 0;
+};
+
+ExponentRange RangeOfRow(const MatmulArgs& args, int64_t row) {
+  const __m512i zero_bits = _mm512_set1_epi16(0x7FFF);
+  __m512i lo = _mm512_set1_epi16(255), hi = _mm512_setzero_si512();
+  const uint16_t* x = args.x + row * args.x_stride;
+  for (int64_t kt = 0; kt < args.w.k_tiles; ++kt) {
+    const __m512i v = _mm512_maskz_loadu_epi16(KMask(args.k, kt), x + kt * kTileDim);
+    const __m512i e = _mm512_and_si512(_mm512_srli_epi16(v, 7), _mm512_set1_epi16(0xFF));
+    lo = _mm512_mask_min_epu16(lo, _mm512_test_epi16_mask(v, zero_bits), lo, e);
+    hi = _mm512_max_epu16(hi, e);
+  }
+  alignas(64) uint16_t los[32], his[32];
+  _mm512_store_si512(los, lo);
+  _mm512_store_si512(his, hi);
+  ExponentRange range;
+  for (int i = 0; i < 32; ++i) {
+    range.lo = std::min<int>(range.lo, los[i]);
+    range.hi = std::max<int>(range.hi, his[i]);
+  }
+  return range;
+}
+
+// The conditions of the file comment for one row, from the panel footer
+// (tile_layout.h).
+bool PanelIsFast(const uint8_t* footer, const ExponentRange& x, int max_scaled_exponent) {
+  const int exp_min = footer[0], exp_max = footer[1];
+  if (exp_min < 3 || exp_max > 254) return false;
+  if (x.lo > x.hi) return true;  // every activation is zero
+  return x.lo + exp_min - kScaleBias >= kMinScaledExponent &&
+         x.hi + exp_max - kScaleBias <= max_scaled_exponent;
+}
+
+// xs[r][h] = x[r] of tile row kt times each group's scale (bf16 bits; zero
+// stays zero), for `rows` rows.
+inline void ScaleActivations(const uint8_t* tile, int64_t kt, int64_t k, const uint16_t* x,
+                             int64_t x_stride, int rows, uint16_t (*xs)[2][kTileDim]) {
+  const __m512i e[2] = {ScaleBits(tile, 0), ScaleBits(tile, 1)};
+  const __mmask32 kmask = KMask(k, kt);
+  for (int r = 0; r < rows; ++r) {
+    const __m512i v = _mm512_maskz_loadu_epi16(kmask, x + r * x_stride + kt * kTileDim);
+    const __mmask32 nonzero = _mm512_test_epi16_mask(v, _mm512_set1_epi16(0x7FFF));
+    for (int h = 0; h < 2; ++h)
+      _mm512_store_si512(xs[r][h], _mm512_mask_add_epi16(v, nonzero, v, e[h]));
+  }
+}
+
+// out[(p * R + r) * 32 + c] = x[r] @ (panel p)[:, c] for R <= 8 rows and P
+// panels (consecutive tile columns, panel_bytes apart), every sum in a
+// register: 2 P R <= 16 of them. Each row and column half has one sum, fed
+// the tile's weight vectors in a fixed order, so a row's result does not
+// depend on the other rows of the call; the P panels are what keeps enough
+// sums in flight for vdpbf16ps's latency when R is small.
+template <int R, int P>
+void PanelRows(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles, int64_t k,
+               const uint16_t* x, int64_t x_stride, float* out) {
+  static_assert(P * R <= kBlockRows, "2 P R sums must fit in 16 registers");
+  __m512 acc[P][R][2];
+  for (int p = 0; p < P; ++p) {
+    for (int r = 0; r < R; ++r) acc[p][r][0] = acc[p][r][1] = _mm512_setzero_ps();
+  }
+  const __m512i codes = CodeTable();
+  alignas(64) uint16_t xs[P][R][2][kTileDim];  // [panel][row][column half][tile row]
+  for (int64_t kt = 0; kt < k_tiles; ++kt) {
+    for (int p = 0; p < P; ++p) {
+      const uint8_t* tile = panels + p * panel_bytes + kt * kTileBytes;
+      PrefetchAhead(tile);
+      ScaleActivations(tile, kt, k, x, x_stride, R, xs[p]);
+    }
+    for (int p = 0; p < P; ++p) {
+      const uint8_t* tile = panels + p * panel_bytes + kt * kTileBytes;
+#pragma GCC unroll 8
+      for (int b = 0; b < kTileBlocks; ++b) {
+        const __m512i data = _mm512_loadu_si512(tile + 64 + 64 * b);
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; ++q) {
+          const __m512i w = BlockWeights(data, q, codes);
+          const int pair = (b % 4) * 4 + q;  // rows 2 pair, 2 pair + 1
+          for (int r = 0; r < R; ++r) {
+            acc[p][r][b / 4] = DotPair(
+                acc[p][r][b / 4], w, reinterpret_cast<const uint32_t*>(&xs[p][r][b / 4][2 * pair]));
+          }
+        }
+      }
+    }
+  }
+  for (int p = 0; p < P; ++p) {
+    for (int r = 0; r < R; ++r) {
+      for (int h = 0; h < 2; ++h) {
+        _mm512_store_ps(out + (p * R + r) * kTileDim + h * kFaceDim, acc[p][r][h]);
+      }
+    }
+  }
+}
+
+using PanelFn = void (*)(const uint8_t*, int64_t, int64_t, int64_t, const uint16_t*, int64_t,
+                         float*);
+
+// Panels per call for R rows: two keep 4 R sums in flight without more read
+// streams than help (measured on Zen 5); the last three columns of an
+// 11-column DeepSeek-V3 bank go together when R <= 2.
+constexpr int MaxPanels(int rows) { return rows <= 2 ? 3 : rows <= 4 ? 2 : 1; }
+
+int PanelsFor(int rows, int64_t columns_left) {
+  if (columns_left == 3 && MaxPanels(rows) >= 3) return 3;
+  return static_cast<int>(std::min<int64_t>({2, MaxPanels(rows), columns_left}));
+}
+
+template <int R, int P>
+constexpr PanelFn PanelFnOrNull() {
+  if constexpr (P <= MaxPanels(R)) {
+    return &PanelRows<R, P>;
+  } else {
+    return nullptr;
+  }
+}
+
+template <int R, int... Ps>
+constexpr std::array<PanelFn, kMaxPanels + 1> PanelFnsFor(std::integer_sequence<int, Ps...>) {
+  return {nullptr, PanelFnOrNull<R, Ps + 1>()...};
+}
+
+// kPanelFns[R][P], for 1 <= P <= MaxPanels(R).
+template <int... Rs>
+constexpr std::array<std::array<PanelFn, kMaxPanels + 1>, kBlockRows + 1> AllPanelFns(
+    std::integer_sequence<int, Rs...>) {
+  return {std::array<PanelFn, kMaxPanels + 1>{},
+          PanelFnsFor<Rs + 1>(std::make_integer_sequence<int, kMaxPanels>{})...};
+}
+constexpr auto kPanelFns = AllPanelFns(std::make_integer_sequence<int, kBlockRows>{});
+
+// Tile column nt, rows [row0, row0 + rows): y from `out`, columns below n_cols.
+void StoreColumns(const MatmulArgs& args, int64_t nt, int64_t row0, int rows, const float* out) {
+  for (int h = 0; h < 2; ++h) {
+    const int64_t n = nt * kTileDim + h * kFaceDim;
+    const int64_t cols = args.n_cols - n;
+    if (cols <= 0) break;
+    const __mmask16 mask =
+        cols >= kFaceDim ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << cols) - 1);
+    for (int r = 0; r < rows; ++r) {
+      _mm512_mask_storeu_ps(args.y + (row0 + r) * args.y_stride + n, mask,
+                            _mm512_load_ps(out + r * kTileDim + h * kFaceDim));
+    }
+  }
+}
+
+// The reference on one panel and rows (those PanelIsFast refuses).
+void SlowPanel(const MatmulArgs& args, int64_t nt, int64_t row0, int rows) {
+  MatmulArgs part = args;
+  part.x = args.x + row0 * args.x_stride;
+  part.m = rows;
+  part.nt_begin = nt;
+  part.nt_end = nt + 1;
+  part.y = args.y + row0 * args.y_stride;
+  MatmulFp32Reference(part);
+}
+
+int MaxScaledExponent(int64_t k) {
+  int log2_k = 0;
+  while ((int64_t{1} << log2_k) < k) ++log2_k;
+  return 249 - log2_k;
+}
+
+}  // namespace
+}  // namespace avx512_bf16
+
+void MatmulFp32Avx512Bf16(const MatmulArgs& args) {
+  using namespace avx512_bf16;  // NOLINT(build/namespaces): this file's own helpers
+  const int64_t panel_bytes = Bfp4bPanelBytes(args.w.k_tiles);
+  const int max_scaled_exponent = MaxScaledExponent(args.k);
+  alignas(64) float out[kBlockRows * kTileDim];  // P * R <= 8 rows of 32 sums
+  ExponentRange ranges[kBlockRows];
+  for (int64_t row0 = 0; row0 < args.m; row0 += kBlockRows) {
+    const int rows = static_cast<int>(std::min<int64_t>(kBlockRows, args.m - row0));
+    for (int r = 0; r < rows; ++r) ranges[r] = RangeOfRow(args, row0 + r);
+    const uint16_t* x = args.x + row0 * args.x_stride;
+    for (int64_t nt = args.nt_begin; nt < args.nt_end;) {
+      const int panels = PanelsFor(rows, args.nt_end - nt);
+      const uint8_t* first = args.w.tiles + nt * panel_bytes;
+      kPanelFns[rows][panels](first, panel_bytes, args.w.k_tiles, args.k, x, args.x_stride, out);
+      for (int p = 0; p < panels; ++p, ++nt) {
+        StoreColumns(args, nt, row0, rows, out + p * rows * kTileDim);
+        // Each row is checked on its own (its result must not depend on the
+        // others); a refused row's sums above may be garbage and are replaced.
+        const uint8_t* footer = first + p * panel_bytes + args.w.k_tiles * kTileBytes;
+        for (int r = 0; r < rows; ++r) {
+          if (!PanelIsFast(footer, ranges[r], max_scaled_exponent))
+            SlowPanel(args, nt, row0 + r, 1);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace lmhead

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: Apache-2.0
+// tt-lofi matmul over kBfp4bPanels tiles with vdpbf16ps: chunk sums exact in fp32 where provable.
+//
+// Bit-exactness with MatmulTtLofiReference rests on each chunk sum S (16
+// products a_j w_j, a = LofiSrcB(x)) being the reference's double sum, which
+// is exact whenever every partial sum is representable, and on rounding
+// dst + S as the reference does.
+//  - Every product of a chunk is a multiple of q = 2^(ea_min - 6) 2^(E_min -
+//    129) (a has 7 significant bits, ea its exponent; E the weight group
+//    exponents) and every partial sum is at most B = sum |a_j| 7 2^(E_max -
+//    129). When B < 2^24 q, every partial sum fits fp32's 24 bits, so
+//    vdpbf16ps returns S exactly whatever its internal order and rounding. Per
+//    row and chunk the kernel finds n with 7 sum |a_j| / 2^ea_min < 2^n once
+//    per call; the weights' E_max - E_min is in the panel footer
+//    (tile_layout.h); the chunk is exact when n + (E_max - E_min) <= 18.
+//  - A row whose chunk fails that check by little (activation exponent spread
+//    up to 2 d + 1 with d = 10 - weight spread: nearly every other chunk of
+//    N(0, 1) activations) is split by activation exponent at top - d: the
+//    large and the small activations each span at most d binades, so each
+//    part's n is at most d + 8 (16 products of < 2^(d + 1) times its q) and
+//    satisfies the check; two vdpbf16ps sums are exact and their double sum
+//    is S.
+//  - Other chunks sum the same operands in double, exact for spreads up to 39
+//    binades.
+//  - The products use the bf16 trick of fp32_bf16_avx512.cc: xs = a * 2^(E -
+//    129) on the bf16 exponent field, the code looked up as a bf16 integer.
+//    A panel and row block whose operands could leave the normal range
+//    (InRange, as the ordered kernel checks per chunk) or whose spreads could
+//    exceed 39 binades go to the reference; then every xs is a normal bf16 and
+//    no sum is denormal, which vdpbf16ps's flushing needs.
+// Rounding: Dst = RNA16(RNA13(dst + S)) is, on fp32 bits, one add of 0x9000
+// and a mask (lofi_avx512.cc shows why the two roundings collapse): the result
+// is the bf16 value of the interval between two thresholds, fp32 numbers whose
+// low 16 bits are 0x7000, that holds |dst + S|. The kernel adds dst + S in
+// fp32 rounding toward zero: truncation never moves a value across or onto a
+// representable threshold, so the interval is the exact sum's. The reference
+// rounds the double sum, which is exact wherever it matters: a sum within a
+// double ulp of a threshold has |S| >= 2^-10 |dst + S|, so S's 24 bits end
+// within 35 bits of the top. Split and double chunk sums use the double sum.
+// Dst and the packer's L1 partials (packer_l1_acc, spec §4.6) are fp32 arrays
+// of bf16 values, blocked over K as MakeLofiBlocking says.
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/avx512/avx512_kernels.h"
+#include "kernels/avx512/bf16_panels_avx512.h"
+#include "kernels/avx512/lofi_avx512_blocks.h"
+#include "kernels/avx512/lofi_bf16_chunks.h"
+#include "kernels/reference.h"
+#include "kernels/tile_layout.h"
+#include "kernels/tt_lofi.h"
+#include "kernels/x86_intrinsics.h"
+
+namespace lmhead {
+namespace avx512_lofi_bf16 {
+namespace {
+
+using avx512_bf16::BlockWeights;
+using avx512_bf16::CodeTable;
+using avx512_bf16::DotPair;
+using avx512_bf16::KMask;
+using avx512_bf16::kTileBytes;
+using avx512_lofi::ExponentRange;
+
+constexpr int kRnaBiasFp32 = 0x9000;  // RNA13 then RNA16 on fp32 bits (see the top)
+
+// Dst and the L1 partials of the row block's 32 columns, bf16 values as fp32.
+struct DstState {
+  alignas(64) float dst[kBlockRows][kTileDim];
+  alignas(64) float l1[kBlockRows][kTileDim];
+};
+
+// dst[0..15] = RNA16(RNA13(dst + S)) for an exact fp32 chunk sum S.
+inline void RoundInto(__m512 sum, float* dst) {
+  const __m512i v = _mm512_castps_si512(
+      _mm512_add_round_ps(_mm512_load_ps(dst), sum, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
+  _mm512_store_si512(dst, _mm512_and_si512(_mm512_add_epi32(v, _mm512_set1_epi32(kRnaBiasFp32)),
+                                           _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+
+// xs[r][h] = the LoFi activations of tile row kt times each group's scale
+// (bf16 bits; zero stays zero), for R rows.
+template <int R>
+void ScaledActivations(const uint8_t* tile, int64_t kt, const MatmulArgs& args, int64_t row0,
+                       uint16_t (*xs)[2][kTileDim]) {
+  const __m512i e[2] = {avx512_bf16::ScaleBits(tile, 0), avx512_bf16::ScaleBits(tile, 1)};
+  const __mmask32 kmask = KMask(args.k, kt);
+  for (int r = 0; r < R; ++r) {
+    const __m512i a = LofiActivations(
+        _mm512_maskz_loadu_epi16(kmask, args.x + (row0 + r) * args.x_stride + kt * kTileDim));
+    const __mmask32 nonzero = _mm512_test_epi16_mask(a, _mm512_set1_epi16(0x7FFF));
+    for (int h = 0; h < 2; ++h) {
+      _mm512_store_si512(xs[r][h], _mm512_mask_add_epi16(a, nonzero, a, e[h]));
+    }
+  }
+}
+
+// Tile kt of the panel for R rows: both chunks into state.dst.
+template <int R>
+void TileRows(const uint8_t* tile, int64_t kt, const MatmulArgs& args, int64_t row0,
+              const uint8_t* footer, const RowBlock& block, DstState& state) {
+  constexpr int A = R <= 2 ? 4 : R <= 4 ? 2 : 1;  // sums per (row, half) in flight
+  const __m512i codes = CodeTable();
+  alignas(64) uint16_t xs[R][2][kTileDim];  // [row][column half][tile row]
+  alignas(64) uint16_t xs_low[R][2][kTileDim];
+  ScaledActivations<R>(tile, kt, args, row0, xs);
+  for (int c = 0; c < 2; ++c) {
+    const int weight_spread = footer[kBfp4bFooterSpreads + 2 * kt + c];
+    ChunkPath paths[R];
+    bool all_exact = true;
+    for (int r = 0; r < R; ++r) {
+      paths[r] = PathOf(block, r, kt, c, weight_spread);
+      all_exact = all_exact && paths[r] == ChunkPath::kExact;
+      if (paths[r] == ChunkPath::kSplit) {
+        const int d = kMaxExactSpreadFp32 - weight_spread;
+        SplitChunk(args, row0 + r, kt, c, block.top[r][2 * kt + c] - d, xs[r], xs_low[r]);
+      }
+    }
+    __m512 s[R][2][A];
+    for (int r = 0; r < R; ++r) {
+      for (int h = 0; h < 2; ++h) {
+        for (int i = 0; i < A; ++i) s[r][h][i] = _mm512_setzero_ps();
+      }
+    }
+#pragma GCC unroll 4
+    for (int hb = 0; hb < 4; ++hb) {
+      const int h = hb / 2, i = hb % 2;
+      const __m512i data = _mm512_loadu_si512(tile + 64 + 64 * (4 * h + 2 * c + i));
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; ++q) {
+        const __m512i w = BlockWeights(data, q, codes);
+        const int pair = (2 * c + i) * 4 + q;
+        for (int r = 0; r < R; ++r) {
+          __m512& acc = s[r][h][(4 * i + q) % A];
+          acc = DotPair(acc, w, reinterpret_cast<const uint32_t*>(&xs[r][h][2 * pair]));
+        }
+      }
+    }
+    // The sums go to memory before any call (every vector register is
+    // caller-saved), so the common all-exact case keeps them in registers.
+    alignas(64) __m512 sums[R][2];
+    for (int r = 0; r < R; ++r) {
+      for (int h = 0; h < 2; ++h) {
+        sums[r][h] = s[r][h][0];
+        for (int i = 1; i < A; ++i) sums[r][h] = _mm512_add_ps(sums[r][h], s[r][h][i]);
+      }
+    }
+    if (all_exact) {
+      for (int r = 0; r < R; ++r) {
+        RoundInto(sums[r][0], state.dst[r]);
+        RoundInto(sums[r][1], state.dst[r] + kFaceDim);
+      }
+      continue;
+    }
+    for (int r = 0; r < R; ++r) {
+      if (paths[r] == ChunkPath::kExact) {
+        RoundInto(sums[r][0], state.dst[r]);
+        RoundInto(sums[r][1], state.dst[r] + kFaceDim);
+      } else {
+        RoundOtherPath(paths[r], tile, c, sums[r], xs[r], xs_low[r], state.dst[r]);
+      }
+    }
+  }
+}
+
+using TileFn = void (*)(const uint8_t*, int64_t, const MatmulArgs&, int64_t, const uint8_t*,
+                        const RowBlock&, DstState&);
+constexpr TileFn kTileFns[kBlockRows + 1] = {nullptr,     TileRows<1>, TileRows<2>,
+                                             TileRows<3>, TileRows<4>, TileRows<5>,
+                                             TileRows<6>, TileRows<7>, TileRows<8>};
+
+// Whether the panel and row block may take this file's path (see the top).
+bool PanelIsFast(const uint8_t* footer, const RowBlock& block, int max_sum) {
+  const ExponentRange weights{footer[0], footer[1]};
+  if (weights.lo < 3 || weights.hi > 254) return false;  // denormal, inf or NaN weights
+  if (block.max_spread + footer[2] > kMaxExactSpreadDouble) return false;
+  return avx512_lofi::InRange(block.range, weights, 2, max_sum);
+}
+
+void SlowPanel(const MatmulArgs& args, int64_t nt, int64_t row0, int rows) {
+  MatmulArgs part = args;
+  part.x = args.x + row0 * args.x_stride;
+  part.m = rows;
+  part.nt_begin = nt;
+  part.nt_end = nt + 1;
+  part.y = args.y + row0 * args.y_stride;
+  MatmulTtLofiReference(part);
+}
+
+// LofiBeginBlock / LofiEndBlock (tt_lofi.h) for every element of the rows:
+// block 0 starts from zero; with packer L1 accumulation the middle blocks start
+// from zero and the last from the L1 partial, and each block but the last
+// packs into L1 (the first as is, the others with the packer's add, RNA to
+// bf16, denormals flushed). Without it Dst carries over.
+void BeginBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, DstState& state) {
+  const bool last = block_idx == blocking.num_blocks - 1;
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < kTileDim; c += kFaceDim) {
+      if (block_idx == 0) {
+        _mm512_store_ps(&state.dst[r][c], _mm512_setzero_ps());
+      } else if (blocking.packer_l1_acc_en) {
+        _mm512_store_ps(&state.dst[r][c],
+                        last ? _mm512_load_ps(&state.l1[r][c]) : _mm512_setzero_ps());
+      }
+    }
+  }
+}
+
+void EndBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, DstState& state) {
+  if (!blocking.packer_l1_acc_en || block_idx == blocking.num_blocks - 1) return;
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < kTileDim; c += kFaceDim) {
+      const __m512 dst = _mm512_load_ps(&state.dst[r][c]);
+      if (block_idx == 0) {
+        _mm512_store_ps(&state.l1[r][c], dst);
+        continue;
+      }
+      // In range (PanelIsFast), so the fp32 sum is finite; RNA to bf16, flush.
+      const __m512i sum = _mm512_castps_si512(_mm512_add_ps(_mm512_load_ps(&state.l1[r][c]), dst));
+      __m512i bits = _mm512_and_si512(_mm512_add_epi32(sum, _mm512_set1_epi32(0x8000)),
+                                      _mm512_set1_epi32(static_cast<int>(0xFFFF0000u)));
+      const __mmask16 denormal = _mm512_testn_epi32_mask(bits, _mm512_set1_epi32(0x7F800000));
+      bits = _mm512_mask_and_epi32(bits, denormal, bits,
+                                   _mm512_set1_epi32(static_cast<int>(0x80000000u)));
+      _mm512_store_si512(&state.l1[r][c], bits);
+    }
+  }
+}
+
+// y = Dst for the rows and the tile column's columns below n_cols.
+void StoreRows(const MatmulArgs& args, int64_t nt, int64_t row0, int rows, const DstState& state) {
+  for (int h = 0; h < 2; ++h) {
+    const int64_t n = nt * kTileDim + h * kFaceDim;
+    const int64_t cols = args.n_cols - n;
+    if (cols <= 0) break;
+    const __mmask16 mask =
+        cols >= kFaceDim ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << cols) - 1);
+    for (int r = 0; r < rows; ++r) {
+      _mm512_mask_storeu_ps(args.y + (row0 + r) * args.y_stride + n, mask,
+                            _mm512_load_ps(&state.dst[r][h * kFaceDim]));
+    }
+  }
+}
+
+void RunPanel(const MatmulArgs& args, const LofiBlocking& blocking, const uint8_t* panel,
+              int64_t nt, int64_t row0, int rows, const RowBlock& block, DstState& state) {
+  const uint8_t* footer = panel + args.w.k_tiles * kTileBytes;
+  const TileFn tile_fn = kTileFns[rows];
+  for (int64_t block_idx = 0; block_idx < blocking.num_blocks; ++block_idx) {
+    BeginBlock(blocking, block_idx, rows, state);
+    const int64_t kt_end = (block_idx + 1) * args.lofi.in0_block_w;
+    for (int64_t kt = block_idx * args.lofi.in0_block_w; kt < kt_end; ++kt) {
+      const uint8_t* tile = panel + kt * kTileBytes;
+      avx512_bf16::PrefetchAhead(tile);
+      tile_fn(tile, kt, args, row0, footer, block, state);
+    }
+    EndBlock(blocking, block_idx, rows, state);
+  }
+  StoreRows(args, nt, row0, rows, state);
+}
+
+}  // namespace
+}  // namespace avx512_lofi_bf16
+
+void MatmulTtLofiAvx512Bf16(const MatmulArgs& args) {
+  using namespace avx512_lofi_bf16;  // NOLINT(build/namespaces): this file's own helpers
+  if (args.m <= 0 || args.nt_begin >= args.nt_end) return;
+  const LofiBlocking blocking =
+      MakeLofiBlocking(args.w.k_tiles, args.lofi.in0_block_w, args.lofi.packer_l1_acc);
+  const int max_sum = avx512_lofi::MaxExponentSum(2 * args.w.k_tiles + blocking.num_blocks);
+  const int64_t panel_bytes = Bfp4bPanelBytes(args.w.k_tiles);
+  DstState state;
+  RowBlock block;
+  for (int64_t row0 = 0; row0 < args.m; row0 += kBlockRows) {
+    const int rows = static_cast<int>(std::min<int64_t>(kBlockRows, args.m - row0));
+    ScanRows(args, row0, rows, block);
+    for (int64_t nt = args.nt_begin; nt < args.nt_end; ++nt) {
+      const uint8_t* panel = args.w.tiles + nt * panel_bytes;
+      if (PanelIsFast(panel + args.w.k_tiles * kTileBytes, block, max_sum)) {
+        RunPanel(args, blocking, panel, nt, row0, rows, block, state);
+      } else {
+        SlowPanel(args, nt, row0, rows);
+      }
+    }
+  }
+}
+
+}  // namespace lmhead
