@@ -104,13 +104,17 @@ nlohmann::json CaseJson(const std::string& mode, int64_t rows, const std::string
 
 void PrintCase(const nlohmann::json& c, const std::string& kernels) {
   const bool decode = c["mode"] == "decode";
+  const std::string amx_ratio =
+      c["amx_peak_tflops"].get<double>() > 0
+          ? fmt::format("{:5.1f}% of AMX", 100.0 * c["ratio_to_amx_peak"].get<double>())
+          : std::string("no AMX here");
   std::printf("%-8s %-8s %6lld  %10.2f %10.2f  %8.2f GB/s (%5.1f%% of read bw)  %7.3f TFLOP/s "
-              "(%5.1f%% of AMX)  %s\n",
+              "(%s)  %s\n",
               c["mode"].get<std::string>().c_str(), c["numerics"].get<std::string>().c_str(),
               static_cast<long long>(decode ? c["m"].get<int64_t>() : c["seq_len"].get<int64_t>()),
               c["median_ms"].get<double>(), c["min_ms"].get<double>(), c["gbps"].get<double>(),
               100.0 * c["ratio_to_read_bw"].get<double>(), c["tflops"].get<double>(),
-              100.0 * c["ratio_to_amx_peak"].get<double>(), kernels.c_str());
+              amx_ratio.c_str(), kernels.c_str());
   if (c.contains("onednn_ms")) {
     std::printf("         oneDNN bf16 matmul, same shapes: %.2f ms median (lmhead is %.2fx faster)\n",
                 c["onednn_ms"].get<double>(),
@@ -135,7 +139,7 @@ Status RunBench(const BenchFlags& flags) {
   limits.amx = MeasureAmxBf16Peak(flags.threads, 5);
   if (!flags.json) {
     std::printf("limits: read bandwidth %.2f GB/s (median, best %.2f, %d threads, 1 GiB); "
-                "AMX-BF16 peak %.2f TFLOP/s (register-resident, best %.2f)\n\n",
+                "AMX-BF16 peak %.2f TFLOP/s (register-resident, best %.2f; 0 = no AMX)\n\n",
                 limits.bandwidth.median_gbps, limits.bandwidth.best_gbps,
                 limits.bandwidth.num_threads, limits.amx.median_tflops, limits.amx.best_tflops);
     std::printf("%-8s %-8s %6s  %10s %10s\n", "mode", "numerics", "m/S", "median ms", "min ms");
