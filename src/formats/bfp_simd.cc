@@ -124,13 +124,13 @@ void PackTileBf16Impl(TileFormat format, const uint16_t* src, ptrdiff_t row_stri
 }
 
 template <class D>
-HWY_INLINE void StoreGroupBits(D d, hn::Vec<D> bits, float* out) {
+HWY_INLINE void StoreGroupBits(D /*d*/, hn::Vec<D> bits, float* out) {
   const hn::RebindToFloat<D> df;
   hn::StoreU(hn::BitCast(df, bits), df, out);
 }
 // bfp decodes have zero low halves (bfp_formats.md), so the top half is exact.
 template <class D>
-HWY_INLINE void StoreGroupBits(D d, hn::Vec<D> bits, uint16_t* out) {
+HWY_INLINE void StoreGroupBits(D /*d*/, hn::Vec<D> bits, uint16_t* out) {
   const hn::Rebind<uint16_t, D> d16;
   hn::StoreU(hn::TruncateTo(d16, hn::ShiftRight<16>(bits)), d16, out);
 }
