@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cctype>
 #include <cstdint>
 #include <random>
@@ -233,6 +235,41 @@ TEST_P(KernelConsistencyTest, ChunkSumsOfNarrowMediumAndWideActivations) {
       for (int64_t m : {1, 3, 8, 9}) {
         ExpectBothMatch(kernels(), {&w, &x, m, k, k, 0, 3, 90, {in0_block_w, true}});
       }
+    }
+  }
+}
+
+// Enough rows for the gemm's blocks of rows (192, then a partial group of 12),
+// K over two slabs of 8 tile rows ending in a partial tile, and rows holding
+// a denormal or an infinite activation: the gemm matches the reference, and
+// each row equals, bit for bit, the gemv of that row alone where the set
+// promises it (the engine's last-token call relies on it).
+TEST_P(KernelConsistencyTest, ManyRowsMatchTheGemvRowByRow) {
+  std::mt19937 rng(53);
+  TestWeights w(kernels().format, 10, 3);
+  w.FillRandom(rng, 137, 140);  // exp_min >= 137 would let a denormal through the bounds
+  const int64_t m = 200, k = 300, x_stride = 307, n_cols = 3 * kTileDim - 7;
+  std::vector<uint16_t> x = RandomBf16(rng, m, k, x_stride, 100, 125);
+  // Row 50 holds one denormal only, so its whole result hangs on that value.
+  std::fill(x.begin() + 50 * x_stride, x.begin() + 51 * x_stride, uint16_t{0});
+  x[50 * x_stride + 7] = 0x0003;
+  x[51 * x_stride + 9] = 0x7F80;  // +inf
+  const Case all{&w, &x, m, k, x_stride, 0, 3, n_cols, {1, true}};
+  kernel_test::ExpectMatchesReference(kernels().name, kernels().numerics, kernels().gemm, all,
+                                      kernels().layout);
+  // Row by row: promised by the tt-lofi sets (bit-exact) and the vdpbf16ps
+  // fp32 set; the other fp32 sets may sum a row differently with m.
+  if (kernels().numerics == Numerics::kFp32 && kernels().layout != TileLayout::kBfp4bPanels) return;
+  const std::vector<float> many = kernel_test::Run(kernels().gemm, all, kernels().layout);
+  const int64_t y_stride = n_cols + kernel_test::kSpareCols;
+  for (int64_t row : {0, 11, 12, 50, 51, 191, 192, 199}) {
+    const std::vector<uint16_t> one(x.begin() + row * x_stride, x.begin() + (row + 1) * x_stride);
+    const Case alone{&w, &one, 1, k, x_stride, 0, 3, n_cols, {1, true}};
+    const std::vector<float> want = kernel_test::Run(kernels().gemv, alone, kernels().layout);
+    for (int64_t n = 0; n < n_cols; ++n) {
+      ASSERT_EQ(std::bit_cast<uint32_t>(want[static_cast<size_t>(n)]),
+                std::bit_cast<uint32_t>(many[static_cast<size_t>(row * y_stride + n)]))
+          << kernels().name << " row " << row << " column " << n;
     }
   }
 }

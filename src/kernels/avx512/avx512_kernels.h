@@ -25,9 +25,15 @@ void MatmulTtLofiAvx512(const MatmulArgs& args);
 void MatmulFp32Avx512(const MatmulArgs& args);
 
 // fp32 numerics for bfp4_b weights in TileLayout::kBfp4bPanels, with
-// vdpbf16ps (needs AVX512-BF16 too; its file adds -mavx512bf16). One function
-// serves gemv and gemm; a row's result does not depend on the other rows.
+// vdpbf16ps (needs AVX512-BF16 too; its file adds -mavx512bf16). The gemv,
+// and the gemm's path for few rows; a row's result does not depend on the
+// other rows.
 void MatmulFp32Avx512Bf16(const MatmulArgs& args);
+
+// The gemm of the same kernel set, bit-identical with MatmulFp32Avx512Bf16
+// row by row: from 33 rows up it decodes each panel once per block of 192
+// rows into an L1-resident bf16 buffer; fewer rows go to the function above.
+void MatmulFp32Avx512Bf16Gemm(const MatmulArgs& args);
 
 // tt-lofi numerics for bfp4_b weights in TileLayout::kBfp4bPanels, with
 // vdpbf16ps where the chunk sums are provably exact; bit-exact with

@@ -12,7 +12,8 @@
 //     code * 2^(E - 129) (no denormal, inf or NaN weights);
 //   - every non-zero x of the rows has a biased exponent ex with
 //     ex + E - 129 >= 8: then every product is a multiple of 2^-126, so no
-//     partial sum is denormal, and xs is normal;
+//     partial sum is denormal, and xs is normal; denormal, inf and NaN x
+//     are refused outright (their exponent field does not scale);
 //   - ex + E - 129 <= 249 - ceil(log2 K): no partial sum can overflow.
 // The check is per row and panel; refused rows go to MatmulFp32Reference
 // (rare: extreme or non-finite values).
@@ -34,7 +35,7 @@
 
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/avx512/bf16_panels_avx512.h"
-#include "kernels/reference.h"
+#include "kernels/avx512/fp32_bf16_rows_avx512.h"
 #include "kernels/tile_layout.h"
 #include "kernels/x86_intrinsics.h"
 
@@ -44,46 +45,6 @@ namespace {
 
 constexpr int kBlockRows = 8;  // rows sharing one read of a panel
 constexpr int kMaxPanels = 3;  // panels read side by side for few rows
-constexpr int kMinScaledExponent = 8;
-
-// Biased exponents of the non-zero activations of a row: lo = smallest
-// (0 if one is denormal), hi = largest (255 for inf/NaN); lo > hi when all are 0.
-struct ExponentRange {
-  int lo = 255;
-  int hi = 0;
-};
-
-ExponentRange RangeOfRow(const MatmulArgs& args, int64_t row) {
-  const __m512i zero_bits = _mm512_set1_epi16(0x7FFF);
-  __m512i lo = _mm512_set1_epi16(255), hi = _mm512_setzero_si512();
-  const uint16_t* x = args.x + row * args.x_stride;
-  for (int64_t kt = 0; kt < args.w.k_tiles; ++kt) {
-    const __m512i v = _mm512_maskz_loadu_epi16(KMask(args.k, kt), x + kt * kTileDim);
-    const __m512i e = _mm512_and_si512(_mm512_srli_epi16(v, 7), _mm512_set1_epi16(0xFF));
-    lo = _mm512_mask_min_epu16(lo, _mm512_test_epi16_mask(v, zero_bits), lo, e);
-    hi = _mm512_max_epu16(hi, e);
-  }
-  alignas(64) uint16_t los[32], his[32];
-  _mm512_store_si512(los, lo);
-  _mm512_store_si512(his, hi);
-  ExponentRange range;
-  for (int i = 0; i < 32; ++i) {
-    range.lo = std::min<int>(range.lo, los[i]);
-    range.hi = std::max<int>(range.hi, his[i]);
-  }
-  return range;
-}
-
-// The conditions of the file comment for one row, from the panel footer
-// (tile_layout.h).
-bool PanelIsFast(const uint8_t* footer, const ExponentRange& x, int max_scaled_exponent) {
-  const int exp_min = footer[0], exp_max = footer[1];
-  if (exp_min < 3 || exp_max > 254) return false;
-  if (x.lo > x.hi) return true;  // every activation is zero
-  return x.lo + exp_min - kScaleBias >= kMinScaledExponent &&
-         x.hi + exp_max - kScaleBias <= max_scaled_exponent;
-}
-
 // xs[r][h] = x[r] of tile row kt times each group's scale (bf16 bits; zero
 // stays zero), for `rows` rows.
 inline void ScaleActivations(const uint8_t* tile, int64_t kt, int64_t k, const uint16_t* x,
@@ -181,38 +142,6 @@ constexpr std::array<std::array<PanelFn, kMaxPanels + 1>, kBlockRows + 1> AllPan
           PanelFnsFor<Rs + 1>(std::make_integer_sequence<int, kMaxPanels>{})...};
 }
 constexpr auto kPanelFns = AllPanelFns(std::make_integer_sequence<int, kBlockRows>{});
-
-// Tile column nt, rows [row0, row0 + rows): y from `out`, columns below n_cols.
-void StoreColumns(const MatmulArgs& args, int64_t nt, int64_t row0, int rows, const float* out) {
-  for (int h = 0; h < 2; ++h) {
-    const int64_t n = nt * kTileDim + h * kFaceDim;
-    const int64_t cols = args.n_cols - n;
-    if (cols <= 0) break;
-    const __mmask16 mask =
-        cols >= kFaceDim ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << cols) - 1);
-    for (int r = 0; r < rows; ++r) {
-      _mm512_mask_storeu_ps(args.y + (row0 + r) * args.y_stride + n, mask,
-                            _mm512_load_ps(out + r * kTileDim + h * kFaceDim));
-    }
-  }
-}
-
-// The reference on one panel and rows (those PanelIsFast refuses).
-void SlowPanel(const MatmulArgs& args, int64_t nt, int64_t row0, int rows) {
-  MatmulArgs part = args;
-  part.x = args.x + row0 * args.x_stride;
-  part.m = rows;
-  part.nt_begin = nt;
-  part.nt_end = nt + 1;
-  part.y = args.y + row0 * args.y_stride;
-  MatmulFp32Reference(part);
-}
-
-int MaxScaledExponent(int64_t k) {
-  int log2_k = 0;
-  while ((int64_t{1} << log2_k) < k) ++log2_k;
-  return 249 - log2_k;
-}
 
 }  // namespace
 }  // namespace avx512_bf16

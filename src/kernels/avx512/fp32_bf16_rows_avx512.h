@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the fp32 vdpbf16ps gemv and gemm share: the per-row fast-path check, stores, fallback.
+//
+// Internal to fp32_bf16_avx512.cc and fp32_bf16_gemm_avx512.cc (compiled with
+// AVX-512 BF16); every function has internal linkage (see avx512_kernels.h).
+// The conditions are those of the fp32_bf16_avx512.cc file comment.
+#ifndef LMHEAD_KERNELS_AVX512_FP32_BF16_ROWS_AVX512_H_
+#define LMHEAD_KERNELS_AVX512_FP32_BF16_ROWS_AVX512_H_
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/avx512/bf16_panels_avx512.h"
+#include "kernels/kernels.h"
+#include "kernels/reference.h"
+#include "kernels/x86_intrinsics.h"
+
+namespace lmhead::avx512_bf16 {
+
+inline constexpr int kMinScaledExponent = 8;
+
+// Biased exponents of the non-zero activations of a row: lo = smallest
+// (0 if one is denormal), hi = largest (255 for inf/NaN); lo > hi when all are 0.
+struct ExponentRange {
+  int lo = 255;
+  int hi = 0;
+};
+
+// Exponent bounds per lane of a row's activations, reduced by Range().
+struct LaneExponents {
+  __m512i lo = _mm512_set1_epi16(255);
+  __m512i hi = _mm512_setzero_si512();
+
+  // Widens the bounds by the activations of a row in tile rows [kt0, kt1).
+  void Extend(const MatmulArgs& args, int64_t row, int64_t kt0, int64_t kt1) {
+    const __m512i zero_bits = _mm512_set1_epi16(0x7FFF);
+    const uint16_t* x = args.x + row * args.x_stride;
+    for (int64_t kt = kt0; kt < kt1; ++kt) {
+      const __m512i v = _mm512_maskz_loadu_epi16(KMask(args.k, kt), x + kt * kTileDim);
+      const __m512i e = _mm512_and_si512(_mm512_srli_epi16(v, 7), _mm512_set1_epi16(0xFF));
+      lo = _mm512_mask_min_epu16(lo, _mm512_test_epi16_mask(v, zero_bits), lo, e);
+      hi = _mm512_max_epu16(hi, e);
+    }
+  }
+
+  ExponentRange Range() const {
+    alignas(64) uint16_t los[32], his[32];
+    _mm512_store_si512(los, lo);
+    _mm512_store_si512(his, hi);
+    ExponentRange range;
+    for (int i = 0; i < 32; ++i) {
+      range.lo = std::min<int>(range.lo, los[i]);
+      range.hi = std::max<int>(range.hi, his[i]);
+    }
+    return range;
+  }
+};
+
+static inline ExponentRange RangeOfRow(const MatmulArgs& args, int64_t row) {
+  LaneExponents lanes;
+  lanes.Extend(args, row, 0, args.w.k_tiles);
+  return lanes.Range();
+}
+
+// The conditions of the file comment for one row, from the panel footer
+// (tile_layout.h). Denormal and inf/NaN activations are refused outright: the
+// exponent-field scaling would misread them, and the gemm, which scales the
+// weights instead, must give the same bits.
+static inline bool PanelIsFast(const uint8_t* footer, const ExponentRange& x,
+                               int max_scaled_exponent) {
+  const int exp_min = footer[0], exp_max = footer[1];
+  if (exp_min < 3 || exp_max > 254) return false;
+  if (x.lo > x.hi) return true;  // every activation is zero
+  if (x.lo == 0 || x.hi == 255) return false;
+  return x.lo + exp_min - kScaleBias >= kMinScaledExponent &&
+         x.hi + exp_max - kScaleBias <= max_scaled_exponent;
+}
+
+static inline int MaxScaledExponent(int64_t k) {
+  int log2_k = 0;
+  while ((int64_t{1} << log2_k) < k) ++log2_k;
+  return 249 - log2_k;
+}
+
+// Tile column nt, rows [row0, row0 + rows): y from `out` (row r's 32 sums at
+// out + r * 32), columns below n_cols.
+static inline void StoreColumns(const MatmulArgs& args, int64_t nt, int64_t row0, int rows,
+                                const float* out) {
+  for (int h = 0; h < 2; ++h) {
+    const int64_t n = nt * kTileDim + h * kFaceDim;
+    const int64_t cols = args.n_cols - n;
+    if (cols <= 0) break;
+    const __mmask16 mask =
+        cols >= kFaceDim ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << cols) - 1);
+    for (int r = 0; r < rows; ++r) {
+      _mm512_mask_storeu_ps(args.y + (row0 + r) * args.y_stride + n, mask,
+                            _mm512_load_ps(out + r * kTileDim + h * kFaceDim));
+    }
+  }
+}
+
+// The reference on one panel and rows (those PanelIsFast refuses).
+static inline void SlowPanel(const MatmulArgs& args, int64_t nt, int64_t row0, int rows) {
+  MatmulArgs part = args;
+  part.x = args.x + row0 * args.x_stride;
+  part.m = rows;
+  part.nt_begin = nt;
+  part.nt_end = nt + 1;
+  part.y = args.y + row0 * args.y_stride;
+  MatmulFp32Reference(part);
+}
+
+}  // namespace lmhead::avx512_bf16
+
+#endif  // LMHEAD_KERNELS_AVX512_FP32_BF16_ROWS_AVX512_H_
