@@ -256,10 +256,10 @@ TEST(LmHeadTest, Fp32PrefillAcrossTheChunkBoundary) {
     auto final_row = RunHead(model.weights, Numerics::kFp32, "prefill", x, seq_len, last);
     ASSERT_TRUE(final_row.ok());
     ASSERT_EQ(final_row->rows, 1);
-    for (int64_t v = 0; v < vocab; ++v) {
-      ASSERT_EQ(final_row->logits[static_cast<size_t>(v)],
-                result->logits[static_cast<size_t>((seq_len - 1) * vocab + v)]);
-    }
+    // The final position alone matches the float64 reference's last row (the
+    // fp32 kernels may sum in another order for one row than for 1024).
+    const std::vector<double> want_last(want.end() - vocab, want.end());
+    EXPECT_LT(MaxRowRelativeError(final_row->logits, want_last, 1, vocab), 1e-5) << seq_len;
   }
 }
 
