@@ -44,6 +44,7 @@
 
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/avx512/bf16_panels_avx512.h"
+#include "kernels/avx512/fp32_bf16_rows_avx512.h"
 #include "kernels/avx512/lofi_avx512_blocks.h"
 #include "kernels/avx512/lofi_bf16_chunks.h"
 #include "kernels/reference.h"
@@ -227,21 +228,6 @@ void EndBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, DstStat
   }
 }
 
-// y = Dst for the rows and the tile column's columns below n_cols.
-void StoreRows(const MatmulArgs& args, int64_t nt, int64_t row0, int rows, const DstState& state) {
-  for (int h = 0; h < 2; ++h) {
-    const int64_t n = nt * kTileDim + h * kFaceDim;
-    const int64_t cols = args.n_cols - n;
-    if (cols <= 0) break;
-    const __mmask16 mask =
-        cols >= kFaceDim ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << cols) - 1);
-    for (int r = 0; r < rows; ++r) {
-      _mm512_mask_storeu_ps(args.y + (row0 + r) * args.y_stride + n, mask,
-                            _mm512_load_ps(&state.dst[r][h * kFaceDim]));
-    }
-  }
-}
-
 void RunPanel(const MatmulArgs& args, const LofiBlocking& blocking, const uint8_t* panel,
               int64_t nt, int64_t row0, int rows, const RowBlock& block, DstState& state) {
   const uint8_t* footer = panel + args.w.k_tiles * kTileBytes;
@@ -256,7 +242,8 @@ void RunPanel(const MatmulArgs& args, const LofiBlocking& blocking, const uint8_
     }
     EndBlock(blocking, block_idx, rows, state);
   }
-  StoreRows(args, nt, row0, rows, state);
+  // Dst rows are 32 floats apart: the layout avx512_bf16::StoreColumns reads.
+  avx512_bf16::StoreColumns(args, nt, row0, rows, &state.dst[0][0]);
 }
 
 }  // namespace
