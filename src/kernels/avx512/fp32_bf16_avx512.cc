@@ -23,11 +23,13 @@
 // column half, fed in a fixed order, so a row's result does not depend on the
 // other rows of the call (a last-token call equals the prefill's last row).
 // With few rows, 2 or 3 panels run side by side to keep 4-16 sums in flight.
-// Per tile, the rows' xs are built once (2 x 32 bf16 per row); per 64-byte
-// block of codes, shifts expose the four nibbles of each 16-bit word and
-// vpermw looks them up (bf16 pairs of rows 2q, 2q + 1 of one column per 32-bit
-// lane), and each meets one broadcast xs pair per row. A block of rows after
-// the first re-reads the bank from L2/L3 (a DeepSeek-V3 bank is 1.4 MB).
+// Per 64-byte block of codes, shifts expose the four nibbles of each 16-bit
+// word and vpermw looks them up (bf16 pairs of rows 2q, 2q + 1 of one column
+// per 32-bit lane). Up to 4 rows, each tile's xs are built once (2 x 32 bf16
+// per row) and every weight vector meets one broadcast xs pair per row; from
+// 5 rows the weights are scaled instead and one broadcast x pair serves both
+// column halves (PanelRowsScaledWeights). A block of rows after the first
+// re-reads the bank from L2/L3 (a DeepSeek-V3 bank is 1.4 MB).
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -45,6 +47,7 @@ namespace {
 
 constexpr int kBlockRows = 8;  // rows sharing one read of a panel
 constexpr int kMaxPanels = 3;  // panels read side by side for few rows
+constexpr int kMinRowsScaledWeights = 5;  // PanelRowsScaledWeights from this many rows
 // xs[r][h] = x[r] of tile row kt times each group's scale (bf16 bits; zero
 // stays zero), for `rows` rows.
 inline void ScaleActivations(const uint8_t* tile, int64_t kt, int64_t k, const uint16_t* x,
@@ -81,18 +84,95 @@ void PanelRows(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles, int6
       PrefetchAhead(tile);
       ScaleActivations(tile, kt, k, x, x_stride, R, xs[p]);
     }
+    // Block i of both column halves and all panels at once, so that each
+    // weight vector step feeds 2 P R different sums: vdpbf16ps's latency is
+    // hidden even for one row (each sum still gets its terms in k order).
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      __m512i data[P][2];
+      for (int p = 0; p < P; ++p) {
+        const uint8_t* blocks = panels + p * panel_bytes + kt * kTileBytes + 64;
+        for (int h = 0; h < 2; ++h) data[p][h] = _mm512_loadu_si512(blocks + 64 * (4 * h + i));
+      }
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; ++q) {
+        const int pair = 4 * i + q;  // tile rows 2 pair, 2 pair + 1
+        for (int p = 0; p < P; ++p) {
+          for (int h = 0; h < 2; ++h) {
+            const __m512i w = BlockWeights(data[p][h], q, codes);
+            for (int r = 0; r < R; ++r) {
+              acc[p][r][h] =
+                  DotPair(acc[p][r][h], w, reinterpret_cast<const uint32_t*>(&xs[p][r][h][2 * pair]));
+            }
+          }
+        }
+      }
+    }
+  }
+  for (int p = 0; p < P; ++p) {
+    for (int r = 0; r < R; ++r) {
+      for (int h = 0; h < 2; ++h) {
+        _mm512_store_ps(out + (p * R + r) * kTileDim + h * kFaceDim, acc[p][r][h]);
+      }
+    }
+  }
+}
+
+// PanelRows for R >= 4, same sums bit for bit: the weights are scaled
+// instead of the activations (w = code * 2^(E - 129), exact as in
+// fp32_bf16_gemm_avx512.cc), so one broadcast activation pair per row feeds
+// all 2 P sums of the row. Broadcasts are what limit PanelRows with many
+// rows: there each vdpbf16ps needs its own (the scale differs per column
+// half), and on Zen 5 a broadcast costs about half a vdpbf16ps.
+template <int R, int P>
+void PanelRowsScaledWeights(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles,
+                            int64_t k, const uint16_t* x, int64_t x_stride, float* out) {
+  static_assert(P * R <= kBlockRows, "2 P R sums must fit in 16 registers");
+  __m512 acc[P][R][2];
+  for (int p = 0; p < P; ++p) {
+    for (int r = 0; r < R; ++r) acc[p][r][0] = acc[p][r][1] = _mm512_setzero_ps();
+  }
+  const __m512i codes = CodeTable();
+  const __m512i magnitude = _mm512_set1_epi16(0x7FFF);
+  alignas(64) uint16_t tail[R][kTileDim];  // the last tile row's x, zero-padded
+  for (int64_t kt = 0; kt < k_tiles; ++kt) {
+    const uint32_t* xp[R];  // x pairs of tile row kt
+    const bool partial = (kt + 1) * kTileDim > k;
+    for (int r = 0; r < R; ++r) {
+      const uint16_t* row = x + r * x_stride + kt * kTileDim;
+      if (partial) _mm512_store_si512(tail[r], _mm512_maskz_loadu_epi16(KMask(k, kt), row));
+      xp[r] = reinterpret_cast<const uint32_t*>(partial ? tail[r] : row);
+    }
+    __m512i scale[P][2];
     for (int p = 0; p < P; ++p) {
       const uint8_t* tile = panels + p * panel_bytes + kt * kTileBytes;
-#pragma GCC unroll 8
-      for (int b = 0; b < kTileBlocks; ++b) {
-        const __m512i data = _mm512_loadu_si512(tile + 64 + 64 * b);
+      PrefetchAhead(tile);
+      for (int h = 0; h < 2; ++h) scale[p][h] = ScaleBits(tile, h);
+    }
 #pragma GCC unroll 4
-        for (int q = 0; q < 4; ++q) {
-          const __m512i w = BlockWeights(data, q, codes);
-          const int pair = (b % 4) * 4 + q;  // rows 2 pair, 2 pair + 1
-          for (int r = 0; r < R; ++r) {
-            acc[p][r][b / 4] = DotPair(
-                acc[p][r][b / 4], w, reinterpret_cast<const uint32_t*>(&xs[p][r][b / 4][2 * pair]));
+    for (int i = 0; i < 4; ++i) {
+      __m512i data[P][2];
+      for (int p = 0; p < P; ++p) {
+        const uint8_t* blocks = panels + p * panel_bytes + kt * kTileBytes + 64;
+        for (int h = 0; h < 2; ++h) data[p][h] = _mm512_loadu_si512(blocks + 64 * (4 * h + i));
+      }
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; ++q) {
+        const int pair = 4 * i + q;  // tile rows 2 pair, 2 pair + 1
+        __m512bh w[P][2];
+        for (int p = 0; p < P; ++p) {
+          for (int h = 0; h < 2; ++h) {
+            const __m512i code = BlockWeights(data[p][h], q, codes);
+            const __m512i e = _mm512_permutexvar_epi32(_mm512_set1_epi32(pair), scale[p][h]);
+            w[p][h] = reinterpret_cast<__m512bh>(
+                _mm512_mask_add_epi16(code, _mm512_test_epi16_mask(code, magnitude), code, e));
+          }
+        }
+        for (int r = 0; r < R; ++r) {
+          const __m512bh xb =
+              reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(xp[r][pair])));
+          for (int p = 0; p < P; ++p) {
+            for (int h = 0; h < 2; ++h) acc[p][r][h] = _mm512_dpbf16_ps(acc[p][r][h], w[p][h], xb);
           }
         }
       }
@@ -122,10 +202,12 @@ int PanelsFor(int rows, int64_t columns_left) {
 
 template <int R, int P>
 constexpr PanelFn PanelFnOrNull() {
-  if constexpr (P <= MaxPanels(R)) {
-    return &PanelRows<R, P>;
-  } else {
+  if constexpr (P > MaxPanels(R)) {
     return nullptr;
+  } else if constexpr (R >= kMinRowsScaledWeights) {
+    return &PanelRowsScaledWeights<R, P>;
+  } else {
+    return &PanelRows<R, P>;
   }
 }
 
