@@ -23,8 +23,9 @@ struct BandwidthProbe {
 // thread. This is the limit a memory-bound decode step is measured against.
 BandwidthProbe MeasureReadBandwidth(size_t bytes, int num_threads, int repetitions);
 
-struct AmxProbe {
-  bool available = false;  // False when the CPU or OS does not allow AMX.
+// A compute peak measured on operands that stay in registers.
+struct ComputeProbe {
+  bool available = false;  // False when the CPU or OS does not allow the instructions.
   double median_tflops = 0;  // 1e12 flop/s (a multiply-add is 2), median over repetitions.
   double best_tflops = 0;
   int num_threads = 0;
@@ -34,7 +35,12 @@ struct AmxProbe {
 // AMX-BF16 peak: every thread runs TDPBF16PS on tiles that stay in registers
 // (a 2 x 2 block of C tiles, as a GEMM micro-kernel), ~0.2 s per repetition.
 // The limit a compute-bound prefill is measured against.
-AmxProbe MeasureAmxBf16Peak(int num_threads, int repetitions);
+ComputeProbe MeasureAmxBf16Peak(int num_threads, int repetitions);
+
+// AVX512-BF16 peak: every thread runs VDPBF16PS on 16 independent register
+// sums, ~0.2 s per repetition. Without AMX, the compute limit of the
+// vdpbf16ps kernels that decode with many rows and prefill run on.
+ComputeProbe MeasureAvx512Bf16Peak(int num_threads, int repetitions);
 
 // What `lmhead info` prints: the CPU features the kernels may use (after the
 // $LMHEAD_KERNELS cap) and the kernel set chosen for each weight format and numerics.

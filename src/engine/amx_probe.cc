@@ -61,8 +61,8 @@ int64_t RunTiles(int64_t iterations) {
 
 }  // namespace
 
-AmxProbe MeasureAmxBf16Peak(int num_threads, int repetitions) {
-  AmxProbe probe;
+ComputeProbe MeasureAmxBf16Peak(int num_threads, int repetitions) {
+  ComputeProbe probe;
   if (!DetectCpuFeatures().Has(kCpuAmxBf16)) return probe;
   ThreadPool pool(num_threads);
   probe.num_threads = pool.num_threads();

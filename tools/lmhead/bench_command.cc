@@ -32,7 +32,13 @@ struct BenchFlags {
 
 struct Limits {
   BandwidthProbe bandwidth;
-  AmxProbe amx;
+  ComputeProbe amx;
+  ComputeProbe avx512_bf16;
+
+  // The compute limit of this CPU's fastest kernels: AMX where the CPU and OS
+  // allow it, else vdpbf16ps; 0 when neither is there.
+  const ComputeProbe& compute() const { return amx.available ? amx : avx512_bf16; }
+  const char* compute_name() const { return amx.available ? "AMX" : "vdpbf16ps"; }
 };
 
 std::vector<std::string> Split(const std::string& text) {
@@ -79,11 +85,21 @@ Result<Timing> TimeCalls(int repetitions, Call call) {
   return timing;
 }
 
+// A case against the in-run limits. The roofline is the time the case
+// cannot beat on this machine: its weight bytes at the read bandwidth or its
+// flops at the compute peak, whichever is longer.
 nlohmann::json CaseJson(const std::string& mode, int64_t rows, const std::string& numerics,
                         const Timing& t, const Limits& limits) {
   const double seconds = t.median_ms / 1e3;
   const double gbps = static_cast<double>(t.last.weight_bytes) / seconds / 1e9;
   const double tflops = t.last.flops / seconds / 1e12;
+  const auto ratio = [](double value, const ComputeProbe& peak) {
+    return peak.available ? value / peak.median_tflops : 0.0;
+  };
+  const double compute_peak = limits.compute().median_tflops;
+  const double roofline_ms =
+      1e3 * std::max(static_cast<double>(t.last.weight_bytes) / (limits.bandwidth.median_gbps * 1e9),
+                     compute_peak > 0 ? t.last.flops / (compute_peak * 1e12) : 0.0);
   nlohmann::json j = {
       {"mode", mode},
       {"numerics", numerics},
@@ -95,26 +111,29 @@ nlohmann::json CaseJson(const std::string& mode, int64_t rows, const std::string
       {"tflops", tflops},
       {"read_bw_gbps", limits.bandwidth.median_gbps},
       {"amx_peak_tflops", limits.amx.median_tflops},
+      {"avx512_bf16_peak_tflops", limits.avx512_bf16.median_tflops},
       {"ratio_to_read_bw", gbps / limits.bandwidth.median_gbps},
-      {"ratio_to_amx_peak", limits.amx.available ? tflops / limits.amx.median_tflops : 0.0},
+      {"ratio_to_amx_peak", ratio(tflops, limits.amx)},
+      {"ratio_to_avx512_bf16_peak", ratio(tflops, limits.avx512_bf16)},
+      {"roofline_ms", roofline_ms},
+      {"ratio_to_roofline", roofline_ms / t.median_ms},
   };
   j[mode == "decode" ? "m" : "seq_len"] = rows;
   return j;
 }
 
-void PrintCase(const nlohmann::json& c, const std::string& kernels) {
+void PrintCase(const nlohmann::json& c, const Limits& limits, const std::string& kernels) {
   const bool decode = c["mode"] == "decode";
-  const std::string amx_ratio =
-      c["amx_peak_tflops"].get<double>() > 0
-          ? fmt::format("{:5.1f}% of AMX", 100.0 * c["ratio_to_amx_peak"].get<double>())
-          : std::string("no AMX here");
+  const double compute_ratio = limits.amx.available ? c["ratio_to_amx_peak"].get<double>()
+                                                    : c["ratio_to_avx512_bf16_peak"].get<double>();
   std::printf("%-8s %-8s %6lld  %10.2f %10.2f  %8.2f GB/s (%5.1f%% of read bw)  %7.3f TFLOP/s "
-              "(%s)  %s\n",
+              "(%5.1f%% of %s)  %5.1f%% of roofline  %s\n",
               c["mode"].get<std::string>().c_str(), c["numerics"].get<std::string>().c_str(),
               static_cast<long long>(decode ? c["m"].get<int64_t>() : c["seq_len"].get<int64_t>()),
               c["median_ms"].get<double>(), c["min_ms"].get<double>(), c["gbps"].get<double>(),
               100.0 * c["ratio_to_read_bw"].get<double>(), c["tflops"].get<double>(),
-              amx_ratio.c_str(), kernels.c_str());
+              100.0 * compute_ratio, limits.compute_name(),
+              100.0 * c["ratio_to_roofline"].get<double>(), kernels.c_str());
   if (c.contains("onednn_ms")) {
     std::printf("         oneDNN bf16 matmul, same shapes: %.2f ms median (lmhead runs at %.2fx "
                 "oneDNN's speed)\n",
@@ -138,11 +157,16 @@ Status RunBench(const BenchFlags& flags) {
   Limits limits;
   limits.bandwidth = MeasureReadBandwidth(size_t{1} << 30, flags.threads, 5);
   limits.amx = MeasureAmxBf16Peak(flags.threads, 5);
+  limits.avx512_bf16 = MeasureAvx512Bf16Peak(flags.threads, 5);
   if (!flags.json) {
     std::printf("limits: read bandwidth %.2f GB/s (median, best %.2f, %d threads, 1 GiB); "
-                "AMX-BF16 peak %.2f TFLOP/s (register-resident, best %.2f; 0 = no AMX)\n\n",
+                "register-resident peaks: AMX-BF16 %.2f TFLOP/s, vdpbf16ps %.2f TFLOP/s "
+                "(0 = not on this CPU)\n"
+                "roofline: weight bytes at the read bandwidth or flops at the %s peak, "
+                "whichever takes longer\n\n",
                 limits.bandwidth.median_gbps, limits.bandwidth.best_gbps,
-                limits.bandwidth.num_threads, limits.amx.median_tflops, limits.amx.best_tflops);
+                limits.bandwidth.num_threads, limits.amx.median_tflops,
+                limits.avx512_bf16.median_tflops, limits.compute_name());
     std::printf("%-8s %-8s %6s  %10s %10s\n", "mode", "numerics", "m/S", "median ms", "min ms");
   }
   nlohmann::json cases = nlohmann::json::array();
@@ -159,7 +183,7 @@ Status RunBench(const BenchFlags& flags) {
           return head->Decode(Activations{x, {}, m, model.hidden_size}, {});
         }));
         cases.push_back(CaseJson("decode", m, name, t, limits));
-        if (!flags.json) PrintCase(cases.back(), head->kernel_name());
+        if (!flags.json) PrintCase(cases.back(), limits, head->kernel_name());
       }
     }
     if (flags.mode != "decode") {
@@ -176,7 +200,7 @@ Status RunBench(const BenchFlags& flags) {
         c["onednn_min_ms"] = onednn.min_ms;
       }
       cases.push_back(c);
-      if (!flags.json) PrintCase(cases.back(), head->kernel_name());
+      if (!flags.json) PrintCase(cases.back(), limits, head->kernel_name());
     }
   }
   if (flags.json) std::printf("%s\n", cases.dump(2).c_str());

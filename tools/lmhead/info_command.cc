@@ -6,11 +6,23 @@
 #include "lmhead/machine.h"
 
 namespace lmhead::cli {
+namespace {
+
+void PrintPeak(const char* name, const ComputeProbe& probe) {
+  if (probe.available) {
+    std::printf("%s peak: %.2f TFLOP/s median, %.2f best (%d threads)\n", name,
+                probe.median_tflops, probe.best_tflops, probe.num_threads);
+  } else {
+    std::printf("%s: not available on this CPU/OS\n", name);
+  }
+}
+
+}  // namespace
 
 CommandMain RegisterInfoCommand(CLI::App& sub) {
   auto measure = std::make_shared<bool>(false);
   sub.add_flag("--measure", *measure,
-               "Also measure the read bandwidth and the AMX-BF16 peak (a few seconds)");
+               "Also measure the read bandwidth and the AMX-BF16 and AVX512-BF16 peaks (a few seconds)");
   return [measure] {
     const MachineInfo info = DescribeMachine();
     std::printf("cpu features for kernels: %s (cap with LMHEAD_KERNELS=ref|avx2|avx512|amx)\n",
@@ -25,13 +37,8 @@ CommandMain RegisterInfoCommand(CLI::App& sub) {
       const BandwidthProbe bandwidth = MeasureReadBandwidth(size_t{1} << 30, 0, 5);
       std::printf("read bandwidth: %.2f GB/s median, %.2f best (%d threads, 1 GiB)\n",
                   bandwidth.median_gbps, bandwidth.best_gbps, bandwidth.num_threads);
-      const AmxProbe amx = MeasureAmxBf16Peak(0, 5);
-      if (amx.available) {
-        std::printf("AMX-BF16 peak: %.2f TFLOP/s median, %.2f best (%d threads)\n",
-                    amx.median_tflops, amx.best_tflops, amx.num_threads);
-      } else {
-        std::printf("AMX-BF16: not available on this CPU/OS\n");
-      }
+      PrintPeak("AMX-BF16", MeasureAmxBf16Peak(0, 5));
+      PrintPeak("AVX512-BF16 (vdpbf16ps)", MeasureAvx512Bf16Peak(0, 5));
     }
     return kExitOk;
   };

@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`lmhead bench --json` at full DeepSeek-V3 size: the case fields and the ratios they imply.
+
+Timings are not asserted (tests never time anything); what is checked is that every case
+carries the issue's fields and that the bytes, flops, ratios and roofline are the ones computed
+here by hand from DeepSeek-V3's shape and the in-run limits the case reports.
+"""
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+LMHEAD = os.environ.get("LMHEAD_BIN", str(REPO / "build" / "release" / "tools" / "lmhead" / "lmhead"))
+HIDDEN, VOCAB, DEVICES = 7168, 129280, 32
+TILE_BYTES = 576  # a bfloat4_b tile: 64 exponent bytes + 512 bytes of codes
+
+
+def lmhead(*args):
+    assert os.path.exists(LMHEAD), f"build lmhead first or set LMHEAD_BIN (looked for {LMHEAD})"
+    return subprocess.run([LMHEAD, *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory):
+    work = tmp_path_factory.mktemp("bench")
+    done = lmhead("bench", "--mode", "decode", "--m", "1,3", "--numerics", "fp32",
+                  "--repetitions", "1", "--json", "--work-dir", work)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_every_case_has_the_issue_fields(cases):
+    assert [c["m"] for c in cases] == [1, 3]
+    for c in cases:
+        for key in ("mode", "numerics", "median_ms", "min_ms", "weight_bytes", "flops", "gbps",
+                    "tflops", "read_bw_gbps", "amx_peak_tflops", "ratio_to_read_bw",
+                    "ratio_to_amx_peak", "avx512_bf16_peak_tflops", "ratio_to_avx512_bf16_peak",
+                    "roofline_ms", "ratio_to_roofline"):
+            assert key in c, key
+        assert c["mode"] == "decode" and c["numerics"] == "fp32"
+        assert 0 < c["min_ms"] <= c["median_ms"]
+
+
+def test_bytes_and_flops_are_the_whole_head(cases):
+    # Each device holds V / D = 4040 columns, padded to 127 tile columns, over 224 tile rows.
+    tiles_per_device = (HIDDEN // 32) * -(-(VOCAB // DEVICES) // 32)
+    for c in cases:
+        assert c["weight_bytes"] == DEVICES * tiles_per_device * TILE_BYTES
+        assert c["flops"] == 2 * c["m"] * HIDDEN * VOCAB
+
+
+def test_ratios_and_roofline_follow_from_the_limits(cases):
+    for c in cases:
+        seconds = c["median_ms"] / 1e3
+        assert c["gbps"] == pytest.approx(c["weight_bytes"] / seconds / 1e9, rel=1e-9)
+        assert c["tflops"] == pytest.approx(c["flops"] / seconds / 1e12, rel=1e-9)
+        assert c["ratio_to_read_bw"] == pytest.approx(c["gbps"] / c["read_bw_gbps"], rel=1e-9)
+        peak = c["amx_peak_tflops"] or c["avx512_bf16_peak_tflops"]
+        floor_ms = c["weight_bytes"] / (c["read_bw_gbps"] * 1e9) * 1e3
+        if peak > 0:
+            floor_ms = max(floor_ms, c["flops"] / (peak * 1e12) * 1e3)
+        assert c["roofline_ms"] == pytest.approx(floor_ms, rel=1e-9)
+        assert c["ratio_to_roofline"] == pytest.approx(floor_ms / c["median_ms"], rel=1e-9)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--m", "0"], ["--m", "'0'", "1..32"]),
+    (["--m", "2,x"], ["'x'"]),
+    (["--numerics", "fp64"], ["fp64"]),
+])
+def test_bad_flags_exit_1_naming_the_value(tmp_path, args, words):
+    done = lmhead("bench", "--work-dir", tmp_path / "unused", *args)
+    assert done.returncode == 1
+    for word in words:
+        assert word in done.stderr, done.stderr
+    assert not (tmp_path / "unused").exists()
