@@ -2,14 +2,43 @@
 // ThreadPool: workers sleep on a condition variable between Run() calls.
 #include "base/thread_pool.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 
 namespace lmhead {
+namespace {
+
+// The CPUs this process may run on, in increasing order.
+std::vector<int> AllowedCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+// Best effort: a refused pin (a container's policy, say) only costs speed.
+void PinCurrentThread(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int num_threads) {
   if (num_threads <= 0) num_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const std::vector<int> cpus = AllowedCpus();
+  pinned_ = num_threads > 1 && num_threads <= static_cast<int>(cpus.size());
   for (int thread_idx = 1; thread_idx < num_threads; ++thread_idx) {
-    workers_.emplace_back([this, thread_idx] { WorkerLoop(thread_idx); });
+    const int cpu = pinned_ ? cpus[static_cast<size_t>(thread_idx)] : -1;
+    workers_.emplace_back([this, thread_idx, cpu] { WorkerLoop(thread_idx, cpu); });
   }
 }
 
@@ -30,7 +59,8 @@ void ThreadPool::Drain(int thread_idx) {
   }
 }
 
-void ThreadPool::WorkerLoop(int thread_idx) {
+void ThreadPool::WorkerLoop(int thread_idx, int cpu) {
+  if (cpu >= 0) PinCurrentThread(cpu);
   uint64_t seen_generation = 0;
   for (;;) {
     {

@@ -18,6 +18,11 @@ namespace lmhead {
 // handed out from a shared atomic counter in increasing order (no lock per
 // item), so uneven items balance themselves. Thread-compatible: one Run() at
 // a time.
+//
+// When the pool fits the CPUs this process may run on (sched_getaffinity),
+// worker i is pinned to the i-th of them, and the first is left to the
+// caller's thread: no two pool threads share a core, and a worker's caches
+// stay warm between calls. A larger pool is not pinned (oversubscribed).
 class ThreadPool {
  public:
   // num_threads <= 0 means every hardware thread.
@@ -27,15 +32,17 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+  bool pinned() const { return pinned_; }
 
   // Returns when every item has run. fn must not throw.
   void Run(int64_t num_items, const std::function<void(int thread_idx, int64_t item)>& fn);
 
  private:
-  void WorkerLoop(int thread_idx);
+  void WorkerLoop(int thread_idx, int cpu);
   void Drain(int thread_idx);
 
   std::vector<std::thread> workers_;
+  bool pinned_ = false;
   std::mutex mutex_;
   std::condition_variable work_ready_;
   std::condition_variable work_done_;

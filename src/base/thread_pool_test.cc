@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests: every item runs exactly once, across repeated Run() calls and pool sizes.
+// Tests: every item runs exactly once, across repeated Run() calls and pool sizes; pinning.
 #include "base/thread_pool.h"
 
+#include <sched.h>
+
 #include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -24,6 +29,52 @@ TEST(ThreadPoolTest, EveryItemRunsOnceAcrossManyCalls) {
       EXPECT_EQ(bad_thread.load(), 0);
     }
   }
+}
+
+std::vector<int> CpusOf(const cpu_set_t& set) {
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+std::vector<int> CpusOfThisThread() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  EXPECT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  return CpusOf(set);
+}
+
+// A pool that fits the allowed CPUs pins worker i to the i-th of them and
+// leaves the caller's thread as it was; a larger pool pins nothing.
+TEST(ThreadPoolTest, WorkersArePinnedWhenThePoolFitsTheCpus) {
+  const std::vector<int> allowed = CpusOfThisThread();
+  if (allowed.size() < 2) GTEST_SKIP() << "one CPU: nothing to pin";
+  const int num_threads = static_cast<int>(std::min<size_t>(allowed.size(), 4));
+  ThreadPool pool(num_threads);
+  EXPECT_TRUE(pool.pinned());
+  std::vector<std::vector<int>> seen(static_cast<size_t>(num_threads));
+  std::atomic<int> arrived{0};
+  // Each thread records its CPUs on its first item, then waits (bounded) for
+  // every other thread, so that every thread runs an item.
+  pool.Run(num_threads, [&](int thread_idx, int64_t) {
+    seen[static_cast<size_t>(thread_idx)] = CpusOfThisThread();
+    arrived++;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (arrived.load() < num_threads && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+  });
+  ASSERT_EQ(arrived.load(), num_threads);
+  EXPECT_EQ(seen[0], allowed);
+  for (int thread_idx = 1; thread_idx < num_threads; ++thread_idx) {
+    EXPECT_EQ(seen[static_cast<size_t>(thread_idx)],
+              std::vector<int>{allowed[static_cast<size_t>(thread_idx)]})
+        << "worker " << thread_idx;
+  }
+  EXPECT_FALSE(ThreadPool(static_cast<int>(allowed.size()) + 1).pinned());
+  EXPECT_FALSE(ThreadPool(1).pinned());
 }
 
 }  // namespace
