@@ -117,6 +117,11 @@ nlohmann::json CaseJson(const std::string& mode, int64_t rows, const std::string
       {"ratio_to_avx512_bf16_peak", ratio(tflops, limits.avx512_bf16)},
       {"roofline_ms", roofline_ms},
       {"ratio_to_roofline", roofline_ms / t.median_ms},
+      // Where the last timed call spent its time (lm_head.h's StageTimes).
+      {"stage_ms",
+       {{"scatter", 1e3 * t.last.times.scatter},
+        {"matmul", 1e3 * t.last.times.matmul},
+        {"combine", 1e3 * t.last.times.combine}}},
   };
   j[mode == "decode" ? "m" : "seq_len"] = rows;
   return j;
