@@ -29,6 +29,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lmhead/communicator.h"
@@ -78,6 +79,32 @@ struct Activations {
   int64_t cols = 0;
 };
 
+// std::allocator whose resize() leaves new elements uninitialised: the
+// engine writes every logit, so a prefill's full logits (2048 x 129280 fp32
+// is 1 GB) are not zeroed by one thread first; their pages are first touched
+// by the threads that compute them.
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  UninitializedAllocator() = default;
+  template <typename U>
+  UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}  // NOLINT: rebinding
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;  // default-initialised: no write
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+// Full logits: a std::vector<float> in all but its allocator.
+using LogitBuffer = std::vector<float, UninitializedAllocator<float>>;
+
 // Wall time of each stage of one call, in seconds.
 struct StageTimes {
   double scatter = 0;  // Host write + mesh_scatter.
@@ -91,7 +118,7 @@ struct StageTimes {
 struct ForwardResult {
   int64_t rows = 0;  // Output rows (1 with last_token_only).
   int64_t vocab_size = 0;
-  std::vector<float> logits;        // kLogits: [rows, vocab_size].
+  LogitBuffer logits;               // kLogits: [rows, vocab_size].
   std::vector<int64_t> token_ids;   // kTopK: [rows, k].
   std::vector<float> values;        // kTopK: [rows, k].
   std::vector<double> logsumexp;    // kLogSumExp: [rows].

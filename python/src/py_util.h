@@ -42,10 +42,11 @@ auto WithoutGil(Fn&& fn) {
 }
 
 // A numpy array of `shape` that takes ownership of `values` (no copy).
-template <typename T>
-py::array_t<T> ToNumpy(std::vector<T>&& values, std::vector<py::ssize_t> shape) {
-  auto* owned = new std::vector<T>(std::move(values));
-  py::capsule owner(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+template <typename T, typename Allocator>
+py::array_t<T> ToNumpy(std::vector<T, Allocator>&& values, std::vector<py::ssize_t> shape) {
+  using Vector = std::vector<T, Allocator>;
+  auto* owned = new Vector(std::move(values));
+  py::capsule owner(owned, [](void* p) { delete static_cast<Vector*>(p); });
   return py::array_t<T>(std::move(shape), owned->data(), owner);
 }
 

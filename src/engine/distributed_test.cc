@@ -79,8 +79,9 @@ Result<ForwardResult> Forward(LmHead& head, const Call& call, const std::vector<
                                             : head.Prefill(in, options);
 }
 
-template <typename T>
-bool SameBytes(const std::vector<T>& a, const std::vector<T>& b) {
+template <typename Vector>
+bool SameBytes(const Vector& a, const Vector& b) {
+  using T = typename Vector::value_type;
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 

@@ -99,9 +99,10 @@ Status LinearAndCombine(LmHead::Impl& impl, const MeshTensor& x, int64_t num_row
     inputs.push_back(reinterpret_cast<const uint16_t*>(bytes.data()));
   }
   const bool full_logits = options.reduction == Reduction::kLogits;
-  std::vector<float> slab;
-  std::vector<float>& logits = impl.ranks.distributed() ? slab : result.logits;
-  if (full_logits) logits.assign(static_cast<size_t>(num_rows * stride), 0.0f);
+  LogitBuffer slab;
+  LogitBuffer& logits = impl.ranks.distributed() ? slab : result.logits;
+  // Not zeroed: the passes below write every element.
+  if (full_logits) logits.resize(static_cast<size_t>(num_rows * stride));
   std::vector<float> scratch;
   if (!full_logits) scratch.resize(static_cast<size_t>(std::min(pass_rows, num_rows) * stride));
 

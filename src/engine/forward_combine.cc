@@ -23,12 +23,13 @@ int64_t DeviceCols(const LmHead::Impl& impl) {
 // This process's blocks [rows][local devices][per_device] as every device's
 // [rows][devices][per_device] at rank 0 (empty on the other ranks). With one
 // process the local blocks already are every device's.
-template <typename T>
-Result<std::vector<T>> GatherBlocks(LmHead::Impl& impl, std::vector<T> local, int64_t rows,
-                                    int64_t per_device, ForwardResult& result) {
+template <typename Vector>
+Result<Vector> GatherBlocks(LmHead::Impl& impl, Vector local, int64_t rows, int64_t per_device,
+                            ForwardResult& result) {
+  using T = typename Vector::value_type;
   if (!impl.ranks.distributed()) return local;
   const bool root = impl.ranks.process_rank == 0;
-  std::vector<T> all(root ? static_cast<size_t>(rows * impl.ranks.num_mesh_devices * per_device)
+  Vector all(root ? static_cast<size_t>(rows * impl.ranks.num_mesh_devices * per_device)
                           : 0);
   LMHEAD_RETURN_IF_ERROR(GatherDeviceBlocks(
       *impl.comm, impl.ranks, impl.mesh->shape(), rows, static_cast<size_t>(per_device) * sizeof(T),
@@ -137,14 +138,14 @@ Status ReducePass(LmHead::Impl& impl, const float* logits, int64_t stride, int64
   return LogSumExpPass(impl, logits, stride, row_begin, num_rows, result);
 }
 
-Status FinishLogits(LmHead::Impl& impl, std::vector<float> slab, const ForwardOptions& options,
+Status FinishLogits(LmHead::Impl& impl, LogitBuffer slab, const ForwardOptions& options,
                     ForwardResult& result) {
   if (options.reduction != Reduction::kLogits) return Status::Ok();
   const int64_t vocab = impl.plan.model.vocab_size;
   const int64_t cols = DeviceCols(impl);
   const int64_t num_local = impl.ranks.num_local_devices();
   const bool distributed = impl.ranks.distributed();
-  const std::vector<float>& local = distributed ? slab : result.logits;
+  const LogitBuffer& local = distributed ? slab : result.logits;
   const int64_t stride = num_local * cols;
   result.combine_bytes = result.rows * vocab * static_cast<int64_t>(sizeof(float));
   if (options.keep_per_device) {

@@ -28,7 +28,7 @@ Status ReducePass(LmHead::Impl& impl, const float* logits, int64_t stride, int64
 // (keep_per_device), the gather of `slab` (this process's [rows, local
 // columns] logits; empty when this process holds every device and wrote
 // result.logits directly) to rank 0, and dropping --pad-vocab columns.
-Status FinishLogits(LmHead::Impl& impl, std::vector<float> slab, const ForwardOptions& options,
+Status FinishLogits(LmHead::Impl& impl, LogitBuffer slab, const ForwardOptions& options,
                     ForwardResult& result);
 
 }  // namespace lmhead

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <span>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -102,7 +103,7 @@ std::vector<float> DequantizedWeights(const std::string& weights_dir, int64_t vo
   return w;
 }
 
-double Pcc(const std::vector<float>& a, const std::vector<double>& b) {
+double Pcc(std::span<const float> a, const std::vector<double>& b) {
   double mean_a = 0, mean_b = 0;
   for (size_t i = 0; i < a.size(); ++i) mean_a += a[i], mean_b += b[i];
   mean_a /= static_cast<double>(a.size());
@@ -117,7 +118,7 @@ double Pcc(const std::vector<float>& a, const std::vector<double>& b) {
 }
 
 // Max over rows of max|got - want| / ||want row||_2.
-double MaxRowRelativeError(const std::vector<float>& got, const std::vector<double>& want,
+double MaxRowRelativeError(std::span<const float> got, const std::vector<double>& want,
                            int64_t rows, int64_t vocab) {
   double worst = 0;
   for (int64_t row = 0; row < rows; ++row) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -41,7 +42,7 @@ void PrintTimes(const char* label, const ForwardResult& r) {
 }
 
 // Rows `picks` of a [rows, vocab] matrix, side by side.
-std::vector<float> PickRows(const std::vector<float>& all, int64_t vocab,
+std::vector<float> PickRows(std::span<const float> all, int64_t vocab,
                             const std::vector<int64_t>& picks) {
   std::vector<float> out;
   for (int64_t row : picks) {
