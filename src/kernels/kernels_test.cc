@@ -239,6 +239,28 @@ TEST_P(KernelConsistencyTest, ChunkSumsOfNarrowMediumAndWideActivations) {
   }
 }
 
+// Every gemv row-block size (1 to 8 rows) with chunks that some rows split and
+// others sum in double next to exact ones: the vdpbf16ps tt-lofi kernel
+// handles those rows apart in a code path per block size.
+TEST_P(KernelConsistencyTest, MixedChunkPathsInEveryRowBlockSize) {
+  std::mt19937 rng(47);
+  const int64_t k = 256;
+  TestWeights w(kernels().format, 8, 2);
+  w.FillRandom(rng, 124, 127);
+  // Rows cycle through exponent ranges that make chunks mostly split, double
+  // and exact: from 3 rows on, a block meets all three in one chunk.
+  std::vector<uint16_t> x;
+  for (int row = 0; row < 8; ++row) {
+    const std::pair<int, int> range[] = {{120, 128}, {112, 128}, {100, 134}};
+    const auto [lo, hi] = range[(row + 1) % 3];
+    const std::vector<uint16_t> one = RandomBf16(rng, 1, k, k, lo, hi);
+    x.insert(x.end(), one.begin(), one.end());
+  }
+  for (int64_t m = 1; m <= 8; ++m) {
+    ExpectBothMatch(kernels(), {&w, &x, m, k, k, 0, 2, 60, {2, true}});
+  }
+}
+
 // Enough rows for the gemm's blocks of rows (192, then a partial group of 12),
 // K over two slabs of 8 tile rows ending in a partial tile, and rows holding
 // a denormal or an infinite activation: the gemm matches the reference, and

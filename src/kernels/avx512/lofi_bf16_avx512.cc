@@ -14,12 +14,12 @@
 //    per call; the weights' E_max - E_min is in the panel footer
 //    (tile_layout.h); the chunk is exact when n + (E_max - E_min) <= 18.
 //  - A row whose chunk fails that check by little (activation exponent spread
-//    up to 2 d + 1 with d = 10 - weight spread: nearly every other chunk of
-//    N(0, 1) activations) is split by activation exponent at top - d: the
-//    large and the small activations each span at most d binades, so each
-//    part's n is at most d + 8 (16 products of < 2^(d + 1) times its q) and
-//    satisfies the check; two vdpbf16ps sums are exact and their double sum
-//    is S.
+//    up to 2 d + 1 with d = 10 - weight spread: about 2% of the chunks of
+//    N(0, 1) activations, with one activation far below the others) is split
+//    by activation exponent at top - d: the large and the small activations
+//    each span at most d binades, so each part's n is at most d + 8 (16
+//    products of < 2^(d + 1) times its q) and satisfies the check; two
+//    vdpbf16ps sums are exact and their double sum is S.
 //  - Other chunks sum the same operands in double, exact for spreads up to 39
 //    binades.
 //  - The products use the bf16 trick of fp32_bf16_avx512.cc: xs = a * 2^(E -
@@ -39,8 +39,19 @@
 // within 35 bits of the top. Split and double chunk sums use the double sum.
 // Dst and the packer's L1 partials (packer_l1_acc, spec §4.6) are fp32 arrays
 // of bf16 values, blocked over K as MakeLofiBlocking says.
+// Loop: per block of up to 8 rows, ScanRows stores the LoFi activations and
+// the chunk statistics once for all panels. Per panel and tile, the next
+// tile's xs (per column half) and chunk paths are prepared while this tile's
+// products run: on Zen 5 a vdpbf16ps broadcast of 4 bytes from a 64-byte
+// store still in flight waits about 14 cycles for the store to retire (the
+// same holds for any load narrower or wider than the store, which the
+// rounding paths avoid too). Each 64-byte block of codes is loaded and looked
+// up once for all rows; every vdpbf16ps broadcasts its xs pair from memory.
+// A chunk where some row is not exact takes an out-of-line path, so that the
+// common one keeps its 2 R sums in registers.
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/avx512/bf16_panels_avx512.h"
@@ -59,8 +70,8 @@ namespace {
 using avx512_bf16::BlockWeights;
 using avx512_bf16::CodeTable;
 using avx512_bf16::DotPair;
-using avx512_bf16::KMask;
 using avx512_bf16::kTileBytes;
+using avx512_bf16::ScaleBits;
 using avx512_lofi::ExponentRange;
 
 constexpr int kRnaBiasFp32 = 0x9000;  // RNA13 then RNA16 on fp32 bits (see the top)
@@ -79,96 +90,136 @@ inline void RoundInto(__m512 sum, float* dst) {
                                            _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
 }
 
-// xs[r][h] = the LoFi activations of tile row kt times each group's scale
-// (bf16 bits; zero stays zero), for R rows.
+// What one tile's products read for R rows, prepared while the tile before
+// is computed: on Zen 5 a 4-byte broadcast load from a 64-byte store still in
+// flight waits for the store to retire, which would stall every vdpbf16ps of
+// the chunk.
 template <int R>
-void ScaledActivations(const uint8_t* tile, int64_t kt, const MatmulArgs& args, int64_t row0,
-                       uint16_t (*xs)[2][kTileDim]) {
-  const __m512i e[2] = {avx512_bf16::ScaleBits(tile, 0), avx512_bf16::ScaleBits(tile, 1)};
-  const __mmask32 kmask = KMask(args.k, kt);
+struct TileActivations {
+  ChunkPaths paths[2];
+  // [row][column half][tile row]: the LoFi activations times the half's group
+  // scales (bf16 bits); the split rows' small activations are in xs_low.
+  alignas(64) uint16_t xs[R][2][kTileDim];
+  alignas(64) uint16_t xs_low[R][2][kTileDim];
+
+  bool Mixed(int c) const { return (paths[c].split | paths[c].dbl) != 0; }
+};
+
+// Moves the split rows' small activations of tile kt to xs_low (rare: see the
+// top).
+template <int R>
+[[gnu::noinline]] void SplitTile(int64_t kt, const uint8_t* footer, const RowBlock& block,
+                                 TileActivations<R>& act) {
+  for (int c = 0; c < 2; ++c) {
+    const int d = kMaxExactSpreadFp32 - footer[kBfp4bFooterSpreads + 2 * kt + c];
+    for (unsigned left = act.paths[c].split; left != 0; left &= left - 1) {
+      const int r = __builtin_ctz(left);
+      SplitChunk(block.x + r * block.x_stride + kt * kTileDim, c, block.top[2 * kt + c][r] - d,
+                 act.xs[r], act.xs_low[r]);
+    }
+  }
+}
+
+// act for tile kt (`tile`) of a panel with footer `footer`.
+template <int R>
+[[gnu::always_inline]] inline void PrepareTile(const uint8_t* tile, int64_t kt,
+                                               const uint8_t* footer, const RowBlock& block,
+                                               TileActivations<R>& act) {
+  const __m512i e[2] = {ScaleBits(tile, 0), ScaleBits(tile, 1)};
   for (int r = 0; r < R; ++r) {
-    const __m512i a = LofiActivations(
-        _mm512_maskz_loadu_epi16(kmask, args.x + (row0 + r) * args.x_stride + kt * kTileDim));
+    const __m512i a = _mm512_loadu_si512(block.x + r * block.x_stride + kt * kTileDim);
     const __mmask32 nonzero = _mm512_test_epi16_mask(a, _mm512_set1_epi16(0x7FFF));
     for (int h = 0; h < 2; ++h) {
-      _mm512_store_si512(xs[r][h], _mm512_mask_add_epi16(a, nonzero, a, e[h]));
+      _mm512_store_si512(act.xs[r][h], _mm512_mask_add_epi16(a, nonzero, a, e[h]));
     }
+  }
+  for (int c = 0; c < 2; ++c) {
+    act.paths[c] = PathsOf(block, kt, c, footer[kBfp4bFooterSpreads + 2 * kt + c], (1u << R) - 1);
+  }
+  if (act.paths[0].split != 0 || act.paths[1].split != 0) SplitTile(kt, footer, block, act);
+}
+
+// sums[r][h] = the vdpbf16ps sum of chunk c for row r and column half h: the
+// 16 products xs * code, each weight vector decoded once for all R rows.
+// A sums per (row, half) keep 2 R A >= 8 of them in flight.
+template <int R>
+[[gnu::always_inline]] inline void ChunkSums(const uint8_t* tile, int c,
+                                             const TileActivations<R>& act, __m512 (*sums)[2]) {
+  constexpr int A = R <= 2 ? 4 : R <= 4 ? 2 : 1;
+  const __m512i codes = CodeTable();
+  __m512 acc[R][2][A];
+  for (int r = 0; r < R; ++r) {
+    for (int h = 0; h < 2; ++h) {
+      for (int i = 0; i < A; ++i) acc[r][h][i] = _mm512_setzero_ps();
+    }
+  }
+#pragma GCC unroll 2
+  for (int i = 0; i < 2; ++i) {
+    __m512i data[2] = {_mm512_loadu_si512(tile + 64 + 64 * (2 * c + i)),
+                       _mm512_loadu_si512(tile + 64 + 64 * (4 + 2 * c + i))};
+    // One load per block: GCC would fold a load into each shift below, and
+    // the engine's tiles need not be 64-byte aligned (a line-crossing load
+    // costs two).
+    asm("" : "+v"(data[0]), "+v"(data[1]));
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) {
+      const int pair = (2 * c + i) * 4 + q;  // tile rows 2 pair, 2 pair + 1
+      const __m512i w[2] = {BlockWeights(data[0], q, codes), BlockWeights(data[1], q, codes)};
+      for (int r = 0; r < R; ++r) {
+        for (int h = 0; h < 2; ++h) {
+          __m512& s = acc[r][h][(4 * i + q) % A];
+          s = DotPair(s, w[h], reinterpret_cast<const uint32_t*>(&act.xs[r][h][2 * pair]));
+        }
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int h = 0; h < 2; ++h) {
+      sums[r][h] = acc[r][h][0];
+      for (int i = 1; i < A; ++i) sums[r][h] = _mm512_add_ps(sums[r][h], acc[r][h][i]);
+    }
+  }
+}
+
+// Rounds chunk c's sums into Dst when some row is not kExact (rare: see the
+// top). Out of line: the common case keeps its sums in registers.
+template <int R>
+[[gnu::noinline]] void RoundMixedChunk(const uint8_t* tile, int c, const TileActivations<R>& act,
+                                       const __m512 (*sums)[2], float (*dst)[kTileDim]) {
+  const ChunkPaths& paths = act.paths[c];
+  for (unsigned left = ((1u << R) - 1) & ~(paths.split | paths.dbl); left != 0; left &= left - 1) {
+    const int r = __builtin_ctz(left);
+    RoundInto(sums[r][0], dst[r]);
+    RoundInto(sums[r][1], dst[r] + kFaceDim);
+  }
+  for (unsigned left = paths.split | paths.dbl; left != 0; left &= left - 1) {
+    const int r = __builtin_ctz(left);
+    RoundOtherPath((paths.split >> r & 1) != 0, tile, c, act.xs[r], act.xs_low[r], sums[r][0],
+                   sums[r][1], dst[r]);
   }
 }
 
 // Tile kt of the panel for R rows: both chunks into state.dst.
 template <int R>
-void TileRows(const uint8_t* tile, int64_t kt, const MatmulArgs& args, int64_t row0,
-              const uint8_t* footer, const RowBlock& block, DstState& state) {
-  constexpr int A = R <= 2 ? 4 : R <= 4 ? 2 : 1;  // sums per (row, half) in flight
-  const __m512i codes = CodeTable();
-  alignas(64) uint16_t xs[R][2][kTileDim];  // [row][column half][tile row]
-  alignas(64) uint16_t xs_low[R][2][kTileDim];
-  ScaledActivations<R>(tile, kt, args, row0, xs);
+[[gnu::always_inline]] inline void TileRows(const uint8_t* tile, const TileActivations<R>& act,
+                                            DstState& state) {
   for (int c = 0; c < 2; ++c) {
-    const int weight_spread = footer[kBfp4bFooterSpreads + 2 * kt + c];
-    ChunkPath paths[R];
-    bool all_exact = true;
-    for (int r = 0; r < R; ++r) {
-      paths[r] = PathOf(block, r, kt, c, weight_spread);
-      all_exact = all_exact && paths[r] == ChunkPath::kExact;
-      if (paths[r] == ChunkPath::kSplit) {
-        const int d = kMaxExactSpreadFp32 - weight_spread;
-        SplitChunk(args, row0 + r, kt, c, block.top[r][2 * kt + c] - d, xs[r], xs_low[r]);
-      }
-    }
-    __m512 s[R][2][A];
-    for (int r = 0; r < R; ++r) {
-      for (int h = 0; h < 2; ++h) {
-        for (int i = 0; i < A; ++i) s[r][h][i] = _mm512_setzero_ps();
-      }
-    }
-#pragma GCC unroll 4
-    for (int hb = 0; hb < 4; ++hb) {
-      const int h = hb / 2, i = hb % 2;
-      const __m512i data = _mm512_loadu_si512(tile + 64 + 64 * (4 * h + 2 * c + i));
-#pragma GCC unroll 4
-      for (int q = 0; q < 4; ++q) {
-        const __m512i w = BlockWeights(data, q, codes);
-        const int pair = (2 * c + i) * 4 + q;
-        for (int r = 0; r < R; ++r) {
-          __m512& acc = s[r][h][(4 * i + q) % A];
-          acc = DotPair(acc, w, reinterpret_cast<const uint32_t*>(&xs[r][h][2 * pair]));
-        }
-      }
-    }
-    // The sums go to memory before any call (every vector register is
-    // caller-saved), so the common all-exact case keeps them in registers.
-    alignas(64) __m512 sums[R][2];
-    for (int r = 0; r < R; ++r) {
-      for (int h = 0; h < 2; ++h) {
-        sums[r][h] = s[r][h][0];
-        for (int i = 1; i < A; ++i) sums[r][h] = _mm512_add_ps(sums[r][h], s[r][h][i]);
-      }
-    }
-    if (all_exact) {
-      for (int r = 0; r < R; ++r) {
-        RoundInto(sums[r][0], state.dst[r]);
-        RoundInto(sums[r][1], state.dst[r] + kFaceDim);
-      }
+    __m512 sums[R][2];
+    ChunkSums<R>(tile, c, act, sums);
+    if (act.Mixed(c)) {
+      // Only this rare branch puts the sums in memory (a call clobbers every
+      // vector register).
+      alignas(64) __m512 stored[R][2];
+      __builtin_memcpy(stored, sums, sizeof(stored));
+      RoundMixedChunk<R>(tile, c, act, stored, state.dst);
       continue;
     }
     for (int r = 0; r < R; ++r) {
-      if (paths[r] == ChunkPath::kExact) {
-        RoundInto(sums[r][0], state.dst[r]);
-        RoundInto(sums[r][1], state.dst[r] + kFaceDim);
-      } else {
-        RoundOtherPath(paths[r], tile, c, sums[r], xs[r], xs_low[r], state.dst[r]);
-      }
+      RoundInto(sums[r][0], state.dst[r]);
+      RoundInto(sums[r][1], state.dst[r] + kFaceDim);
     }
   }
 }
-
-using TileFn = void (*)(const uint8_t*, int64_t, const MatmulArgs&, int64_t, const uint8_t*,
-                        const RowBlock&, DstState&);
-constexpr TileFn kTileFns[kBlockRows + 1] = {nullptr,     TileRows<1>, TileRows<2>,
-                                             TileRows<3>, TileRows<4>, TileRows<5>,
-                                             TileRows<6>, TileRows<7>, TileRows<8>};
 
 // Whether the panel and row block may take this file's path (see the top).
 bool PanelIsFast(const uint8_t* footer, const RowBlock& block, int max_sum) {
@@ -228,23 +279,34 @@ void EndBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, DstStat
   }
 }
 
+template <int R>
 void RunPanel(const MatmulArgs& args, const LofiBlocking& blocking, const uint8_t* panel,
-              int64_t nt, int64_t row0, int rows, const RowBlock& block, DstState& state) {
+              int64_t nt, int64_t row0, const RowBlock& block, DstState& state) {
   const uint8_t* footer = panel + args.w.k_tiles * kTileBytes;
-  const TileFn tile_fn = kTileFns[rows];
+  TileActivations<R> act[2];  // tile kt's in act[kt % 2]
+  PrepareTile(panel, 0, footer, block, act[0]);
   for (int64_t block_idx = 0; block_idx < blocking.num_blocks; ++block_idx) {
-    BeginBlock(blocking, block_idx, rows, state);
+    BeginBlock(blocking, block_idx, R, state);
     const int64_t kt_end = (block_idx + 1) * args.lofi.in0_block_w;
     for (int64_t kt = block_idx * args.lofi.in0_block_w; kt < kt_end; ++kt) {
       const uint8_t* tile = panel + kt * kTileBytes;
       avx512_bf16::PrefetchAhead(tile);
-      tile_fn(tile, kt, args, row0, footer, block, state);
+      if (kt + 1 < args.w.k_tiles) {
+        PrepareTile(tile + kTileBytes, kt + 1, footer, block, act[(kt + 1) % 2]);
+      }
+      TileRows<R>(tile, act[kt % 2], state);
     }
-    EndBlock(blocking, block_idx, rows, state);
+    EndBlock(blocking, block_idx, R, state);
   }
   // Dst rows are 32 floats apart: the layout avx512_bf16::StoreColumns reads.
-  avx512_bf16::StoreColumns(args, nt, row0, rows, &state.dst[0][0]);
+  avx512_bf16::StoreColumns(args, nt, row0, R, &state.dst[0][0]);
 }
+
+using PanelFn = void (*)(const MatmulArgs&, const LofiBlocking&, const uint8_t*, int64_t, int64_t,
+                         const RowBlock&, DstState&);
+constexpr PanelFn kPanelFns[kBlockRows + 1] = {nullptr,     RunPanel<1>, RunPanel<2>,
+                                               RunPanel<3>, RunPanel<4>, RunPanel<5>,
+                                               RunPanel<6>, RunPanel<7>, RunPanel<8>};
 
 }  // namespace
 }  // namespace avx512_lofi_bf16
@@ -258,13 +320,20 @@ void MatmulTtLofiAvx512Bf16(const MatmulArgs& args) {
   const int64_t panel_bytes = Bfp4bPanelBytes(args.w.k_tiles);
   DstState state;
   RowBlock block;
+  // A tile row of 32 activations per cache line.
+  struct alignas(64) TileRow {
+    uint16_t x[kTileDim];
+  };
+  std::vector<TileRow> lofi_x(static_cast<size_t>(kBlockRows * args.w.k_tiles));
+  block.x = lofi_x.data()->x;
+  block.x_stride = args.w.k_tiles * kTileDim;
   for (int64_t row0 = 0; row0 < args.m; row0 += kBlockRows) {
     const int rows = static_cast<int>(std::min<int64_t>(kBlockRows, args.m - row0));
     ScanRows(args, row0, rows, block);
     for (int64_t nt = args.nt_begin; nt < args.nt_end; ++nt) {
       const uint8_t* panel = args.w.tiles + nt * panel_bytes;
       if (PanelIsFast(panel + args.w.k_tiles * kTileBytes, block, max_sum)) {
-        RunPanel(args, blocking, panel, nt, row0, rows, block, state);
+        kPanelFns[rows](args, blocking, panel, nt, row0, block, state);
       } else {
         SlowPanel(args, nt, row0, rows);
       }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// ScanRows, PathOf and the split and double chunk sums of the tt-lofi vdpbf16ps kernel.
+// ScanRows and the split and double chunk sums of the tt-lofi vdpbf16ps kernel.
 #include "kernels/avx512/lofi_bf16_chunks.h"
 
 #include <algorithm>
@@ -10,32 +10,91 @@
 namespace lmhead::avx512_lofi_bf16 {
 namespace {
 
-using avx512_bf16::BlockWeights;
-using avx512_bf16::CodeTable;
-using avx512_bf16::DotPair;
 using avx512_bf16::KMask;
 
 constexpr uint64_t kRnaBias = (uint64_t{1} << 41) + (uint64_t{1} << 44);
 constexpr uint64_t kBf16KeepMask = ~((uint64_t{1} << 45) - 1);
 
-// Smallest of 16 words (phminposuw on the two halves' minimum).
-int MinWord(__m256i v) {
-  const __m128i m = _mm_min_epu16(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  return _mm_cvtsi128_si32(_mm_minpos_epu16(m)) & 0xFFFF;
+// 7 (1 + 2^-19), exact in fp32: the bound's factor (ChunkStats).
+constexpr float kBoundFactor = 7.0f + 0x7p-19f;
+
+// sum |a| of each chunk of a tile's LoFi activations `a`, in fp32 lanes 0
+// and 8: vdpbf16ps adds the pairs (times bf16 1.0), then three folds.
+__m512 ChunkMagnitudeSums(__m512i a) {
+  const __m512bh magnitudes =
+      reinterpret_cast<__m512bh>(_mm512_and_si512(a, _mm512_set1_epi16(0x7FFF)));
+  __m512 v = _mm512_dpbf16_ps(_mm512_setzero_ps(), magnitudes,
+                              reinterpret_cast<__m512bh>(_mm512_set1_epi16(0x3F80)));
+  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+  v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
 }
 
-// n with 7 sum |a_j| / 2^(lo - 127) < 2^n for one chunk's 16 LoFi activations
-// `a` (bf16 bits) whose smallest non-zero biased exponent is lo.
-int ChunkBits(__m256i a, int lo) {
-  const __m512 magnitudes = _mm512_castsi512_ps(_mm512_and_si512(
-      _mm512_slli_epi32(_mm512_cvtepu16_epi32(a), 16), _mm512_set1_epi32(0x7FFFFFFF)));
-  // The fp32 sum is within 16 * 2^-24 of the exact one: round the bound up.
-  const double bound =
-      7.0 * static_cast<double>(_mm512_reduce_add_ps(magnitudes)) * (1.0 + 0x1p-19);
-  uint64_t bits;
-  __builtin_memcpy(&bits, &bound, sizeof(bits));
-  const int exponent = static_cast<int>(bits >> 52) - 1023;  // floor(log2(bound)), bound > 0
-  return exponent + 127 - lo + 1;
+// The statistics of both chunks of a tile (chunk c in dword lane 8 c; the
+// other lanes are don't-cares) from its 32 LoFi activations `a`.
+struct ChunkStats {
+  __m512i lo;      // smallest non-zero biased exponent; 65536 if all are zero
+  __m512i hi;      // largest biased exponent (0 if all are zero)
+  __m512i spread;  // hi - lo, 0 if all are zero
+  // Bytes 0, 2, 3: spread, top exponent and n (RowBlock), 0 if all are zero
+  // (not byte 1: reading bits 8-15 of a register is slow on x86).
+  __m512i packed;
+};
+
+ChunkStats ChunkStatsOf(__m512i a) {
+  // Biased exponents, 0 for zeros (denormals are flushed). Per chunk, the
+  // minima of e - 1 (where the zeros wrap to 0xFFFF) and of ~e give lo - 1
+  // and 0xFFFF - hi: both folded at once after the first step.
+  const __m512i e = _mm512_srli_epi16(_mm512_and_si512(a, _mm512_set1_epi16(0x7FFF)), 7);
+  __m512i x = _mm512_sub_epi16(e, _mm512_set1_epi16(1));
+  __m512i y = _mm512_xor_si512(e, _mm512_set1_epi16(-1));
+  x = _mm512_min_epu16(x, _mm512_shuffle_i64x2(x, x, _MM_SHUFFLE(2, 3, 0, 1)));
+  y = _mm512_min_epu16(y, _mm512_shuffle_i64x2(y, y, _MM_SHUFFLE(2, 3, 0, 1)));
+  __m512i z = _mm512_shuffle_i64x2(x, y, _MM_SHUFFLE(2, 0, 2, 0));  // lo c0, lo c1, hi c0, hi c1
+  z = _mm512_min_epu16(z, _mm512_shuffle_epi32(z, _MM_PERM_BADC));
+  z = _mm512_min_epu16(z, _mm512_shuffle_epi32(z, _MM_PERM_CDAB));
+  z = _mm512_min_epu16(z, _mm512_srli_epi32(z, 16));
+  // Words 0, 8, 16, 24 of z to dword lanes 0 (low, high word) and 8.
+  const __m512i lo_hi = _mm512_maskz_permutexvar_epi16(
+      0x00030003u,
+      _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 24, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                       0, 0, 0, 0, 0, 16, 0),
+      z);
+  ChunkStats stats;
+  stats.lo =
+      _mm512_add_epi32(_mm512_and_si512(lo_hi, _mm512_set1_epi32(0xFFFF)), _mm512_set1_epi32(1));
+  stats.hi = _mm512_sub_epi32(_mm512_set1_epi32(0xFFFF), _mm512_srli_epi32(lo_hi, 16));
+  const __mmask16 any = _mm512_cmple_epi32_mask(stats.lo, stats.hi);
+  stats.spread = _mm512_maskz_sub_epi32(any, stats.hi, stats.lo);
+  // n = floor(log2(7 sum |a|)) + 1 - (lo - 127), from an upper bound: the
+  // fp32 sum is within 5 roundings of 2^-24 of the exact one, and
+  // (1 - 5 2^-24)(1 + 2^-19) > 1.
+  const __m512 bound = _mm512_mul_round_ps(ChunkMagnitudeSums(a), _mm512_set1_ps(kBoundFactor),
+                                           _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+  const __m512i n = _mm512_sub_epi32(
+      _mm512_add_epi32(_mm512_srli_epi32(_mm512_castps_si512(bound), 23), _mm512_set1_epi32(1)),
+      stats.lo);
+  stats.packed = _mm512_maskz_ternarylogic_epi32(any, stats.spread, _mm512_slli_epi32(stats.hi, 16),
+                                                 _mm512_slli_epi32(n, 24), 0xFE);  // a | b | c
+  return stats;
+}
+
+// RowBlock's bytes of chunk 2 kt + c, row r, from ChunkStats::packed.
+void StoreChunkStats(__m512i packed, int64_t kt, int r, RowBlock& block) {
+  for (int c = 0; c < 2; ++c) {
+    const uint32_t bytes = static_cast<uint32_t>(_mm_cvtsi128_si32(
+        c == 0 ? _mm512_castsi512_si128(packed) : _mm512_extracti32x4_epi32(packed, 2)));
+    block.spread[2 * kt + c][r] = static_cast<uint8_t>(bytes);
+    block.top[2 * kt + c][r] = static_cast<uint8_t>(bytes >> 16);
+    block.bits[2 * kt + c][r] = static_cast<uint8_t>(bytes >> 24);
+  }
+}
+
+// The smaller of dword lanes 0 and 8 of v, or with `larger` the larger.
+int Lanes0And8(__m512i v, bool larger) {
+  const int l0 = _mm_cvtsi128_si32(_mm512_castsi512_si128(v));
+  const int l8 = _mm_cvtsi128_si32(_mm512_extracti32x4_epi32(v, 2));
+  return larger ? std::max(l0, l8) : std::min(l0, l8);
 }
 
 // dst[0..15] = RNA16(RNA13(dst + S)) for a chunk sum given as two 8-lane
@@ -43,122 +102,124 @@ int ChunkBits(__m256i a, int lo) {
 void RoundIntoFromDouble(__m512d sum_lo, __m512d sum_hi, float* dst) {
   const __m512i bias = _mm512_set1_epi64(static_cast<int64_t>(kRnaBias));
   const __m512i keep = _mm512_set1_epi64(static_cast<int64_t>(kBf16KeepMask));
+  // Dst moves as whole 64-byte vectors, as RoundInto stores it: Zen 5 does
+  // not forward a store to a narrower or wider load, which then waits for the
+  // store to retire. The empty asm keeps GCC from splitting the load.
+  __m512 old = _mm512_load_ps(dst);
+  asm("" : "+v"(old));
+  __m256 rounded[2];
   for (int i = 0; i < 2; ++i) {
-    const __m512d v =
-        _mm512_add_pd(_mm512_cvtps_pd(_mm256_load_ps(dst + 8 * i)), i == 0 ? sum_lo : sum_hi);
-    const __m512d rounded =
-        _mm512_castsi512_pd(_mm512_and_si512(_mm512_add_epi64(_mm512_castpd_si512(v), bias), keep));
-    _mm256_store_ps(dst + 8 * i, _mm512_cvtpd_ps(rounded));  // exact: 8 significant bits
+    const __m512d v = _mm512_add_pd(
+        _mm512_cvtps_pd(i == 0 ? _mm512_castps512_ps256(old) : _mm512_extractf32x8_ps(old, 1)),
+        i == 0 ? sum_lo : sum_hi);
+    const __m512i bits = _mm512_and_si512(_mm512_add_epi64(_mm512_castpd_si512(v), bias), keep);
+    rounded[i] = _mm512_cvtpd_ps(_mm512_castsi512_pd(bits));  // exact: 8 significant bits
   }
+  _mm512_store_ps(dst, _mm512_insertf32x8(_mm512_castps256_ps512(rounded[0]), rounded[1], 1));
 }
 
-// The chunk sum of chunk c, column half h, in double, from the packed codes
-// and the row's xs (bf16 bits, [tile row]).
+// The weight codes (avx512_bf16::BlockWeights) of pair j of chunk c (tile
+// rows 16 c + 2 j, 16 c + 2 j + 1), column half h, of a packed tile.
+__m512i PairWeights(const uint8_t* tile, int c, int j, int h) {
+  const __m512i data = _mm512_loadu_si512(tile + 64 + 64 * (4 * h + 2 * c + j / 4));
+  return avx512_bf16::BlockWeights(_mm512_srl_epi16(data, _mm_cvtsi32_si128(4 * (j % 4))), 0,
+                                   avx512_bf16::CodeTable());
+}
+
+// The chunk sum of chunk c, column half h, in double, from the codes and the
+// row's scaled activations xs (bf16 bits, [tile row]).
 void DoubleChunkSum(const uint8_t* tile, int c, int h, const uint16_t* xs, __m512d* lo,
                     __m512d* hi) {
-  const __m512i codes = CodeTable();
   const __m512i upper = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
   __m512d s[2][2] = {{_mm512_setzero_pd(), _mm512_setzero_pd()},
                      {_mm512_setzero_pd(), _mm512_setzero_pd()}};
-  for (int i = 0; i < 2; ++i) {
-    const int b = 4 * h + 2 * c + i;
-    const __m512i data = _mm512_loadu_si512(tile + 64 + 64 * b);
-    for (int q = 0; q < 4; ++q) {
-      const __m512i w = BlockWeights(data, q, codes);
-      const int row = 8 * (2 * c + i) + 2 * q;  // w's even words; odd words are row + 1
-      const __m512 w_even = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
-      const __m512 w_odd = _mm512_castsi512_ps(_mm512_and_si512(w, upper));
-      for (int p = 0; p < 2; ++p) {
-        const uint32_t bits = static_cast<uint32_t>(xs[row + p]) << 16;
-        float x;
-        __builtin_memcpy(&x, &bits, sizeof(x));
-        const __m512d xd = _mm512_set1_pd(x);
-        const __m512 wp = p == 0 ? w_even : w_odd;
-        s[p][0] = _mm512_fmadd_pd(xd, _mm512_cvtps_pd(_mm512_castps512_ps256(wp)), s[p][0]);
-        s[p][1] = _mm512_fmadd_pd(xd, _mm512_cvtps_pd(_mm512_extractf32x8_ps(wp, 1)), s[p][1]);
-      }
+  for (int j = 0; j < kChunkPairs; ++j) {
+    // Even words hold tile row 2 j of the chunk, odd words row 2 j + 1.
+    const __m512i w = PairWeights(tile, c, j, h);
+    const __m512 w_even = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+    const __m512 w_odd = _mm512_castsi512_ps(_mm512_and_si512(w, upper));
+    for (int p = 0; p < 2; ++p) {
+      const uint32_t bits = static_cast<uint32_t>(xs[kFaceDim * c + 2 * j + p]) << 16;
+      float x;
+      __builtin_memcpy(&x, &bits, sizeof(x));
+      const __m512d xd = _mm512_set1_pd(x);
+      const __m512 wp = p == 0 ? w_even : w_odd;
+      s[p][0] = _mm512_fmadd_pd(xd, _mm512_cvtps_pd(_mm512_castps512_ps256(wp)), s[p][0]);
+      s[p][1] = _mm512_fmadd_pd(xd, _mm512_cvtps_pd(_mm512_extractf32x8_ps(wp, 1)), s[p][1]);
     }
   }
   *lo = _mm512_add_pd(s[0][0], s[1][0]);
   *hi = _mm512_add_pd(s[0][1], s[1][1]);
 }
 
-// The fp32 chunk sums of chunk c, both column halves, for the activations of
-// xs_low (bf16 bits, [half][tile row]): 16 more vdpbf16ps.
+// The fp32 chunk sums of chunk c, both column halves, for the scaled small
+// activations xs_low: one vdpbf16ps per half and non-zero pair (both halves
+// have the same zeros), usually one pair (a split moves only the few
+// smallest activations).
 void LowChunkSums(const uint8_t* tile, int c, const uint16_t (*xs_low)[kTileDim], __m512* sums) {
-  const __m512i codes = CodeTable();
-  for (int h = 0; h < 2; ++h) {
-    __m512 s[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (int i = 0; i < 2; ++i) {
-      const __m512i data = _mm512_loadu_si512(tile + 64 + 64 * (4 * h + 2 * c + i));
-      for (int q = 0; q < 4; ++q) {
-        const __m512i w = BlockWeights(data, q, codes);
-        const int pair = (2 * c + i) * 4 + q;
-        s[q % 2] = DotPair(s[q % 2], w, reinterpret_cast<const uint32_t*>(&xs_low[h][2 * pair]));
-      }
+  const __mmask8 nonzero = _mm256_test_epi32_mask(
+      _mm256_load_si256(reinterpret_cast<const __m256i*>(xs_low[0] + kFaceDim * c)),
+      _mm256_set1_epi32(0x7FFF7FFF));
+  __m512 s[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+  for (unsigned left = nonzero; left != 0; left &= left - 1) {
+    const int j = __builtin_ctz(left);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      s[h] = avx512_bf16::DotPair(s[h], PairWeights(tile, c, j, h),
+                                  reinterpret_cast<const uint32_t*>(xs_low[h] + kFaceDim * c) + j);
     }
-    sums[h] = _mm512_add_ps(s[0], s[1]);
   }
+  sums[0] = s[0];
+  sums[1] = s[1];
 }
 
 }  // namespace
 
 void ScanRows(const MatmulArgs& args, int64_t row0, int rows, RowBlock& block) {
-  const __m512i all_ones = _mm512_set1_epi16(-1);
-  block.range = avx512_lofi::ExponentRange{};
-  block.max_spread = 0;
+  __m512i range_lo = _mm512_set1_epi32(avx512_lofi::ExponentRange{}.lo);
+  __m512i range_hi = _mm512_set1_epi32(avx512_lofi::ExponentRange{}.hi);
+  __m512i max_spread = _mm512_setzero_si512();
+  // Locals: the byte stores below may alias args' and block's fields.
+  const int64_t k = args.k;
+  const int64_t k_tiles = args.w.k_tiles;
   for (int r = 0; r < rows; ++r) {
     const uint16_t* x = args.x + (row0 + r) * args.x_stride;
-    for (int64_t kt = 0; kt < args.w.k_tiles; ++kt) {
-      const __m512i a =
-          LofiActivations(_mm512_maskz_loadu_epi16(KMask(args.k, kt), x + kt * kTileDim));
-      const __mmask32 nonzero = _mm512_test_epi16_mask(a, _mm512_set1_epi16(0x7FFF));
-      const __m512i e = _mm512_and_si512(_mm512_srli_epi16(a, 7), _mm512_set1_epi16(0xFF));
-      // Minima of e and of 0xFFFF - e over the non-zero lanes; others read 0xFFFF.
-      const __m512i lo = _mm512_mask_mov_epi16(all_ones, nonzero, e);
-      const __m512i neg_hi =
-          _mm512_mask_mov_epi16(all_ones, nonzero, _mm512_sub_epi16(all_ones, e));
-      for (int c = 0; c < 2; ++c) {
-        const int chunk_lo =
-            MinWord(c == 0 ? _mm512_castsi512_si256(lo) : _mm512_extracti64x4_epi64(lo, 1));
-        const int chunk_hi = 0xFFFF - MinWord(c == 0 ? _mm512_castsi512_si256(neg_hi)
-                                                     : _mm512_extracti64x4_epi64(neg_hi, 1));
-        const int spread = chunk_lo <= chunk_hi ? chunk_hi - chunk_lo : 0;
-        if (chunk_lo <= chunk_hi) {
-          block.range.lo = std::min(block.range.lo, chunk_lo);
-          block.range.hi = std::max(block.range.hi, chunk_hi);
-        }
-        block.max_spread = std::max(block.max_spread, spread);
-        if (kt < kMaxSpreadTiles) {
-          const bool any = chunk_lo <= chunk_hi;
-          const __m256i chunk =
-              c == 0 ? _mm512_castsi512_si256(a) : _mm512_extracti64x4_epi64(a, 1);
-          block.spread[r][2 * kt + c] = static_cast<uint8_t>(spread);
-          block.top[r][2 * kt + c] = static_cast<uint8_t>(any ? chunk_hi : 0);
-          block.bits[r][2 * kt + c] = static_cast<uint8_t>(any ? ChunkBits(chunk, chunk_lo) : 0);
-        }
-      }
+    uint16_t* lofi_x = block.x + r * block.x_stride;
+    for (int64_t kt = 0; kt < k_tiles; ++kt) {
+      const __m512i a = LofiActivations(_mm512_maskz_loadu_epi16(KMask(k, kt), x + kt * kTileDim));
+      _mm512_storeu_si512(lofi_x + kt * kTileDim, a);
+      const ChunkStats stats = ChunkStatsOf(a);
+      range_lo = _mm512_min_epi32(range_lo, stats.lo);
+      range_hi = _mm512_max_epi32(range_hi, stats.hi);
+      max_spread = _mm512_max_epi32(max_spread, stats.spread);
+      if (kt < kMaxSpreadTiles) StoreChunkStats(stats.packed, kt, r, block);
     }
   }
+  block.range = {Lanes0And8(range_lo, false), Lanes0And8(range_hi, true)};
+  block.max_spread = Lanes0And8(max_spread, true);
 }
 
-void RoundOtherPath(ChunkPath path, const uint8_t* tile, int c, const __m512* sums,
-                    const uint16_t (*xs)[kTileDim], const uint16_t (*xs_low)[kTileDim],
-                    float* dst) {
-  __m512 low_sums[2];
-  if (path == ChunkPath::kSplit) LowChunkSums(tile, c, xs_low, low_sums);
-  for (int h = 0; h < 2; ++h) {
-    __m512d lo, hi;
-    if (path == ChunkPath::kDouble) {
-      DoubleChunkSum(tile, c, h, xs[h], &lo, &hi);
-    } else {  // exact: the two parts span fewer than 53 bits
-      lo = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(sums[h])),
-                         _mm512_cvtps_pd(_mm512_castps512_ps256(low_sums[h])));
-      hi = _mm512_add_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(sums[h], 1)),
-                         _mm512_cvtps_pd(_mm512_extractf32x8_ps(low_sums[h], 1)));
-    }
-    RoundIntoFromDouble(lo, hi, dst + kFaceDim * h);
+void RoundOtherPath(bool split, const uint8_t* tile, int c, const uint16_t (*xs)[kTileDim],
+                    const uint16_t (*xs_low)[kTileDim], __m512 sum0, __m512 sum1, float* dst) {
+  __m512d lo[2], hi[2];
+  if (split) {
+    __m512 low[2];
+    LowChunkSums(tile, c, xs_low, low);
+    // Exact: the two parts span fewer than 53 bits.
+    lo[0] = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(sum0)),
+                          _mm512_cvtps_pd(_mm512_castps512_ps256(low[0])));
+    hi[0] = _mm512_add_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(sum0, 1)),
+                          _mm512_cvtps_pd(_mm512_extractf32x8_ps(low[0], 1)));
+    lo[1] = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(sum1)),
+                          _mm512_cvtps_pd(_mm512_castps512_ps256(low[1])));
+    hi[1] = _mm512_add_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(sum1, 1)),
+                          _mm512_cvtps_pd(_mm512_extractf32x8_ps(low[1], 1)));
+  } else {
+    DoubleChunkSum(tile, c, 0, xs[0], &lo[0], &hi[0]);
+    DoubleChunkSum(tile, c, 1, xs[1], &lo[1], &hi[1]);
   }
+  RoundIntoFromDouble(lo[0], hi[0], dst);
+  RoundIntoFromDouble(lo[1], hi[1], dst + kFaceDim);
 }
 
 }  // namespace lmhead::avx512_lofi_bf16
