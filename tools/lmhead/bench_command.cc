@@ -17,6 +17,8 @@
 namespace lmhead::cli {
 namespace {
 
+constexpr size_t kProbeBytes = size_t{1} << 30;  // read-bandwidth probe buffer
+
 struct BenchFlags {
   std::string mode = "both";
   std::string m_list = "1,2,4,8,16,32";
@@ -160,11 +162,12 @@ Status RunBench(const BenchFlags& flags) {
                                                  std::string(kDefaultDevicePreset), 0,
                                                  flags.threads));
   Limits limits;
-  limits.bandwidth = MeasureReadBandwidth(size_t{1} << 30, flags.threads, 5);
+  limits.bandwidth = MeasureReadBandwidth(kProbeBytes, flags.threads, 5);
   limits.amx = MeasureAmxBf16Peak(flags.threads, 5);
   limits.avx512_bf16 = MeasureAvx512Bf16Peak(flags.threads, 5);
   if (!flags.json) {
-    std::printf("limits: read bandwidth %.2f GB/s (median, best %.2f, %d threads, 1 GiB); "
+    std::printf("limits: read bandwidth %.2f GB/s (median, best %.2f, %d threads, 1 GiB; "
+                "probed again before each decode case); "
                 "register-resident peaks: AMX-BF16 %.2f TFLOP/s, vdpbf16ps %.2f TFLOP/s "
                 "(0 = not on this CPU)\n"
                 "roofline: weight bytes at the read bandwidth or flops at the %s peak, "
@@ -184,6 +187,9 @@ Status RunBench(const BenchFlags& flags) {
     if (flags.mode != "prefill") {
       for (const int64_t m : m_list) {
         const std::vector<float> x = SyntheticHiddenStates(m, model.hidden_size, 1);
+        // This machine's bandwidth drifts (other tenants): each decode case is
+        // measured against a probe taken right before it.
+        limits.bandwidth = MeasureReadBandwidth(kProbeBytes, flags.threads, 3);
         LMHEAD_ASSIGN_OR_RETURN(Timing t, TimeCalls(flags.repetitions, [&] {
           return head->Decode(Activations{x, {}, m, model.hidden_size}, {});
         }));
