@@ -4,13 +4,9 @@
 // CPU and OS have said yes (DetectCpuFeatures).
 #include <immintrin.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdint>
-#include <cstring>
-#include <vector>
 
-#include "base/thread_pool.h"
+#include "engine/compute_probe.h"
 #include "kernels/cpu_features.h"
 #include "lmhead/machine.h"
 
@@ -62,27 +58,12 @@ int64_t RunTiles(int64_t iterations) {
 }  // namespace
 
 ComputeProbe MeasureAmxBf16Peak(int num_threads, int repetitions) {
-  ComputeProbe probe;
-  if (!DetectCpuFeatures().Has(kCpuAmxBf16)) return probe;
-  ThreadPool pool(num_threads);
-  probe.num_threads = pool.num_threads();
+  if (!DetectCpuFeatures().Has(kCpuAmxBf16)) return {};
   // ~0.2 s per repetition at ~3.5 TFLOP/s per core.
   const int64_t iterations = 20'000'000;
-  std::vector<double> rates;
-  for (int rep = 0; rep <= repetitions; ++rep) {
-    const auto start = std::chrono::steady_clock::now();
-    pool.Run(probe.num_threads, [&](int, int64_t) { RunTiles(iterations); });
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double flops = kFlopsPerTdp * 4.0 * static_cast<double>(iterations) * probe.num_threads;
-    if (rep > 0) rates.push_back(flops / seconds / 1e12);  // Repetition 0 warms up.
-  }
-  std::sort(rates.begin(), rates.end());
-  probe.available = true;
-  probe.median_tflops = rates[rates.size() / 2];
-  probe.best_tflops = rates.back();
-  probe.repetitions = static_cast<int>(rates.size());
-  return probe;
+  return TimeComputePeak(num_threads, repetitions,
+                         kFlopsPerTdp * 4.0 * static_cast<double>(iterations),
+                         [&] { RunTiles(iterations); });
 }
 
 }  // namespace lmhead

@@ -8,12 +8,9 @@
 // measures the compute-bound cases against it.
 #include <immintrin.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdint>
-#include <vector>
 
-#include "base/thread_pool.h"
+#include "engine/compute_probe.h"
 #include "kernels/cpu_features.h"
 #include "lmhead/machine.h"
 
@@ -50,27 +47,12 @@ float RunDotProducts(int64_t iterations) {
 }  // namespace
 
 ComputeProbe MeasureAvx512Bf16Peak(int num_threads, int repetitions) {
-  ComputeProbe probe;
-  if (!DetectCpuFeatures().Has(kCpuAvx512Bf16)) return probe;
-  ThreadPool pool(num_threads);
-  probe.num_threads = pool.num_threads();
+  if (!DetectCpuFeatures().Has(kCpuAvx512Bf16)) return {};
   // ~0.2 s per repetition at ~0.5 TFLOP/s per core.
   const int64_t iterations = 100'000'000;
-  std::vector<double> rates;
-  for (int rep = 0; rep <= repetitions; ++rep) {
-    const auto start = std::chrono::steady_clock::now();
-    pool.Run(probe.num_threads, [&](int, int64_t) { g_sink = RunDotProducts(iterations); });
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double flops = kFlopsPerDp * kSums * static_cast<double>(iterations) * probe.num_threads;
-    if (rep > 0) rates.push_back(flops / seconds / 1e12);  // Repetition 0 warms up.
-  }
-  std::sort(rates.begin(), rates.end());
-  probe.available = true;
-  probe.median_tflops = rates[rates.size() / 2];
-  probe.best_tflops = rates.back();
-  probe.repetitions = static_cast<int>(rates.size());
-  return probe;
+  return TimeComputePeak(num_threads, repetitions,
+                         kFlopsPerDp * kSums * static_cast<double>(iterations),
+                         [&] { g_sink = RunDotProducts(iterations); });
 }
 
 }  // namespace lmhead

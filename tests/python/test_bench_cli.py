@@ -6,21 +6,13 @@ carries the issue's fields and that the bytes, flops, ratios and roofline are th
 here by hand from DeepSeek-V3's shape and the in-run limits the case reports.
 """
 import json
-import os
-import pathlib
-import subprocess
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-LMHEAD = os.environ.get("LMHEAD_BIN", str(REPO / "build" / "release" / "tools" / "lmhead" / "lmhead"))
+from lmhead_cli import lmhead
+
 HIDDEN, VOCAB, DEVICES = 7168, 129280, 32
 TILE_BYTES = 576  # a bfloat4_b tile: 64 exponent bytes + 512 bytes of codes
-
-
-def lmhead(*args):
-    assert os.path.exists(LMHEAD), f"build lmhead first or set LMHEAD_BIN (looked for {LMHEAD})"
-    return subprocess.run([LMHEAD, *map(str, args)], capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")

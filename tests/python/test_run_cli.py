@@ -5,25 +5,19 @@ The expected logits are float64 numpy products of the bf16-rounded activations w
 bfloat4_b quantisation of the checkpoint computed by bfp_reference.py (written from the spec),
 never by lmhead itself.
 """
-import os
 import pathlib
-import subprocess
 
 import numpy as np
 import pytest
 import json
 
+from lmhead_cli import lmhead
 from bfp_reference import (BFP4_BITS, bfloat16_bits_to_float32, device_slice_reference,
                            float32_to_bfloat16_bits)
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-LMHEAD = os.environ.get("LMHEAD_BIN", str(REPO / "build" / "release" / "tools" / "lmhead" / "lmhead"))
 HIDDEN, VOCAB, MESH = 256, 4096, (2, 4)
 
 
-def lmhead(*args):
-    assert os.path.exists(LMHEAD), f"build lmhead first or set LMHEAD_BIN (looked for {LMHEAD})"
-    return subprocess.run([LMHEAD, *map(str, args)], capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")

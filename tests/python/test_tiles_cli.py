@@ -1,20 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
 """`lmhead tiles pack|unpack` end to end: TT golden bytes, numpy models, every error."""
-import os
-import pathlib
-import subprocess
 
 import numpy as np
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+from lmhead_cli import REPO
+from lmhead_cli import lmhead as lmhead_cli
+
 GOLDEN = REPO / "tests" / "golden" / "tt_bfp"
-LMHEAD = os.environ.get("LMHEAD_BIN", str(REPO / "build" / "release" / "tools" / "lmhead" / "lmhead"))
 
 
 def lmhead(*args):
-    assert os.path.exists(LMHEAD), f"build lmhead first or set LMHEAD_BIN (looked for {LMHEAD})"
-    return subprocess.run([LMHEAD, "tiles", *map(str, args)], capture_output=True, text=True)
+    """`lmhead tiles ARGS...`."""
+    return lmhead_cli("tiles", *args)
 
 
 def pack(tmp_path, array, fmt, *extra):

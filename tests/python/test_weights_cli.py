@@ -5,26 +5,19 @@ The expected shard contents come from bfp_reference.py (numpy float64, written f
 never from lmhead itself.
 """
 import json
-import os
-import pathlib
 import resource
 import signal
-import subprocess
 
 import numpy as np
 import pytest
 from safetensors import safe_open, serialize_file
 
+from lmhead_cli import lmhead
 from bfp_reference import (BFP4_BITS, BFP8_BITS, bfloat16_bits_to_float32,
                            device_slice_reference, float32_to_bfloat16_bits)
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-LMHEAD = os.environ.get("LMHEAD_BIN", str(REPO / "build" / "release" / "tools" / "lmhead" / "lmhead"))
 
 
-def lmhead(*args, **kwargs):
-    assert os.path.exists(LMHEAD), f"build lmhead first or set LMHEAD_BIN (looked for {LMHEAD})"
-    return subprocess.run([LMHEAD, *map(str, args)], capture_output=True, text=True, **kwargs)
 
 
 def trained_like_head(vocab, hidden, seed):

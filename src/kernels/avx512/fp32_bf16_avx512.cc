@@ -62,6 +62,17 @@ inline void ScaleActivations(const uint8_t* tile, int64_t kt, int64_t k, const u
   }
 }
 
+// Block i of both column halves (blocks i and 4 + i: tile rows [8 i, 8 i +
+// 8)) of tile row kt of P panels.
+template <int P>
+inline void LoadBlocks(const uint8_t* panels, int64_t panel_bytes, int64_t kt, int i,
+                       __m512i (*data)[2]) {
+  for (int p = 0; p < P; ++p) {
+    const uint8_t* blocks = panels + p * panel_bytes + kt * kTileBytes + 64;
+    for (int h = 0; h < 2; ++h) data[p][h] = _mm512_loadu_si512(blocks + 64 * (4 * h + i));
+  }
+}
+
 // out[(p * R + r) * 32 + c] = x[r] @ (panel p)[:, c] for R <= 8 rows and P
 // panels (consecutive tile columns, panel_bytes apart), every sum in a
 // register: 2 P R <= 16 of them. Each row and column half has one sum, fed
@@ -90,10 +101,7 @@ void PanelRows(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles, int6
 #pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {
       __m512i data[P][2];
-      for (int p = 0; p < P; ++p) {
-        const uint8_t* blocks = panels + p * panel_bytes + kt * kTileBytes + 64;
-        for (int h = 0; h < 2; ++h) data[p][h] = _mm512_loadu_si512(blocks + 64 * (4 * h + i));
-      }
+      LoadBlocks<P>(panels, panel_bytes, kt, i, data);
 #pragma GCC unroll 4
       for (int q = 0; q < 4; ++q) {
         const int pair = 4 * i + q;  // tile rows 2 pair, 2 pair + 1
@@ -152,10 +160,7 @@ void PanelRowsScaledWeights(const uint8_t* panels, int64_t panel_bytes, int64_t 
 #pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {
       __m512i data[P][2];
-      for (int p = 0; p < P; ++p) {
-        const uint8_t* blocks = panels + p * panel_bytes + kt * kTileBytes + 64;
-        for (int h = 0; h < 2; ++h) data[p][h] = _mm512_loadu_si512(blocks + 64 * (4 * h + i));
-      }
+      LoadBlocks<P>(panels, panel_bytes, kt, i, data);
 #pragma GCC unroll 4
       for (int q = 0; q < 4; ++q) {
         const int pair = 4 * i + q;  // tile rows 2 pair, 2 pair + 1
