@@ -46,14 +46,25 @@ Status MeshDevice::RemoteDeviceError(int64_t device_idx, const char* op) const {
       ranks.num_processes, ranks.first_device(), ranks.end_device()));
 }
 
+BufferId MeshDevice::NewBuffer(int64_t device_idx, Blob blob, bool remote) {
+  if (free_slots_.empty()) {
+    buffers_.push_back(Buffer{device_idx, std::move(blob), true, remote, 0});
+    return BufferId{static_cast<int64_t>(buffers_.size()) - 1, 0};
+  }
+  const int64_t slot = free_slots_.back();
+  free_slots_.pop_back();
+  Buffer& buffer = buffers_[static_cast<size_t>(slot)];
+  buffer = Buffer{device_idx, std::move(blob), true, remote, buffer.generation + 1};
+  return BufferId{slot, buffer.generation};
+}
+
 MeshTensor MeshDevice::Allocate(const TensorSpec& spec) {
   MeshTensor tensor{spec, {}};
   // One zero blob serves every device until a device's buffer is written.
   auto zeros = std::make_shared<const std::vector<std::byte>>(spec.num_bytes());
   for (int64_t device_idx = 0; device_idx < num_devices(); ++device_idx) {
     const bool remote = !IsLocal(device_idx);
-    tensor.buffers.push_back(BufferId{static_cast<int64_t>(buffers_.size())});
-    buffers_.push_back(Buffer{device_idx, remote ? nullptr : zeros, true, remote});
+    tensor.buffers.push_back(NewBuffer(device_idx, remote ? nullptr : zeros, remote));
   }
   return tensor;
 }
@@ -79,7 +90,8 @@ Result<const MeshDevice::Buffer*> MeshDevice::Find(const MeshTensor& tensor, int
         fmt::format("[{}] buffer id {} was never allocated on this mesh", op, id));
   }
   const Buffer& buffer = buffers_[static_cast<size_t>(id)];
-  if (!buffer.live) {
+  const uint64_t generation = tensor.buffers[static_cast<size_t>(device_idx)].generation;
+  if (!buffer.live || buffer.generation != generation) {
     return Status::InvalidArgument(fmt::format(
         "[{}] use after deallocate: buffer {} on device {} was freed by ttnn.deallocate; "
         "keep the tensor alive until its last use",
@@ -97,6 +109,7 @@ Status MeshDevice::Deallocate(const MeshTensor& tensor) {
     Buffer& buffer = buffers_[static_cast<size_t>(id.value)];
     buffer.live = false;
     buffer.blob.reset();
+    free_slots_.push_back(id.value);
   }
   RecordOp({"ttnn.deallocate", fmt::format("{} buffers", tensor.buffers.size()), 0, 0});
   return Status::Ok();
@@ -130,8 +143,7 @@ Result<MeshTensor> MeshDevice::ToMemoryConfig(const MeshTensor& tensor,
   for (int64_t device_idx = 0; device_idx < num_devices(); ++device_idx) {
     LMHEAD_ASSIGN_OR_RETURN(const Buffer* source,
                             Find(tensor, device_idx, "ttnn.to_memory_config"));
-    result.buffers.push_back(BufferId{static_cast<int64_t>(buffers_.size())});
-    buffers_.push_back(Buffer{device_idx, source->blob, true, source->remote});
+    result.buffers.push_back(NewBuffer(device_idx, source->blob, source->remote));
   }
   RecordOp({"ttnn.to_memory_config", lmhead::ToString(config), 0, 0});
   return result;

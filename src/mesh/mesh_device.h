@@ -54,10 +54,13 @@ struct TensorSpec {
   size_t num_bytes() const { return static_cast<size_t>(num_elements()) * DTypeBytes(dtype); }
 };
 
-// A handle to one buffer on one device. Ids are never reused, so a stale
-// handle is always detected.
+// A handle to one buffer on one device: a slot and the slot's generation.
+// A freed slot is reused with the next generation, so a stale handle is
+// always detected while the mesh's bookkeeping stays as large as the most
+// buffers ever live at once (a serving process decodes millions of times).
 struct BufferId {
   int64_t value = -1;
+  uint64_t generation = 0;
 };
 
 // A tensor distributed over the mesh: one buffer per device, row-major device
@@ -136,6 +139,8 @@ class MeshDevice {
   // Live buffers of this process's devices, and their bytes: what a leak check reads.
   int64_t num_live_buffers() const;
   int64_t live_bytes() const;
+  // Buffer slots ever made (live or free for reuse), on every device.
+  int64_t num_buffer_slots() const { return static_cast<int64_t>(buffers_.size()); }
 
  private:
   struct Buffer {
@@ -143,7 +148,11 @@ class MeshDevice {
     Blob blob;       // Shared between buffers that hold equal values; null when remote.
     bool live = false;
     bool remote = false;  // Held by another process: only the lifetime is tracked here.
+    uint64_t generation = 0;  // Bumped each time the slot is reused.
   };
+
+  // A live buffer in a free slot (or a new one).
+  BufferId NewBuffer(int64_t device_idx, Blob blob, bool remote);
 
   Result<Buffer*> Find(const MeshTensor& tensor, int64_t device_idx, const char* op);
   Result<const Buffer*> Find(const MeshTensor& tensor, int64_t device_idx, const char* op) const;
@@ -156,7 +165,8 @@ class MeshDevice {
   MeshShape shape_;
   MeshTransport transport_;
   NetworkTraffic network_;
-  std::vector<Buffer> buffers_;  // Indexed by BufferId::value; never shrinks.
+  std::vector<Buffer> buffers_;       // Indexed by BufferId::value.
+  std::vector<int64_t> free_slots_;  // Slots of deallocated buffers, for reuse.
   std::vector<OpRecord> trace_;
 };
 

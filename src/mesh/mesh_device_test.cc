@@ -57,6 +57,30 @@ TEST(MeshDeviceTest, UseAfterDeallocateIsAnErrorNotACrash) {
   EXPECT_EQ(twice.code(), StatusCode::kInvalidArgument);
 }
 
+// A serving process allocates and frees an input per call: the slots of
+// freed buffers are reused, and a handle to a freed buffer still fails after
+// its slot holds a new one.
+TEST(MeshDeviceTest, FreedSlotsAreReusedAndStaleHandlesStillFail) {
+  MeshDevice mesh(MeshShape{2, 4});
+  MeshTensor first = mesh.Allocate(SmallSpec({}));
+  ASSERT_TRUE(mesh.Deallocate(first).ok());
+  for (int call = 0; call < 1000; ++call) {
+    MeshTensor input = mesh.Allocate(SmallSpec({}));
+    MeshTensor moved = *mesh.ToMemoryConfig(input, {});
+    ASSERT_TRUE(mesh.Deallocate(input).ok());
+    ASSERT_TRUE(mesh.Deallocate(moved).ok());
+  }
+  EXPECT_EQ(mesh.num_buffer_slots(), 16);  // the most ever live at once
+  MeshTensor now = mesh.Allocate(SmallSpec({}));
+  WriteDeviceIds(mesh, now);
+  EXPECT_EQ(FirstByte(mesh, now, 3), std::byte{3});
+  auto stale = mesh.Read(first, 3);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_NE(stale.status().message().find("use after deallocate"), std::string::npos);
+  EXPECT_EQ(mesh.Deallocate(first).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(mesh.num_live_buffers(), 8);
+}
+
 TEST(MeshDeviceTest, PointToPointRejectsDiagonalAndOutsideMesh) {
   MeshDevice mesh(MeshShape{2, 2});
   MeshTensor tensor = mesh.Allocate(SmallSpec({}));
