@@ -64,12 +64,13 @@ Result<std::vector<uint16_t>> InputAsBf16(const Activations& x, int64_t hidden_s
 Result<MeshTensor> PlaceInput(MeshDevice& mesh, std::vector<uint16_t> rows, TensorSpec spec,
                               const MeshScatterPlan& scatter) {
   MeshTensor x = mesh.Allocate(spec);
-  std::vector<std::byte> bytes(rows.size() * sizeof(uint16_t));
-  std::memcpy(bytes.data(), rows.data(), bytes.size());
+  auto bytes = std::make_shared<std::vector<std::byte>>(rows.size() * sizeof(uint16_t));
+  std::memcpy(bytes->data(), rows.data(), bytes->size());
+  const Blob blob = std::move(bytes);  // shared by every device written below
   for (int64_t device_idx = 0; device_idx < mesh.num_devices(); ++device_idx) {
     const bool source_row = DeviceMeshCoord(mesh.shape(), device_idx).row == scatter.from_row;
     if (mesh.IsLocal(device_idx) && (source_row || !scatter.invoked)) {
-      LMHEAD_RETURN_IF_ERROR(mesh.Write(x, device_idx, bytes));
+      LMHEAD_RETURN_IF_ERROR(mesh.Write(x, device_idx, blob));
     }
   }
   mesh.RecordOp({"ttnn.from_torch",

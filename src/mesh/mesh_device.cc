@@ -61,7 +61,10 @@ BufferId MeshDevice::NewBuffer(int64_t device_idx, Blob blob, bool remote) {
 MeshTensor MeshDevice::Allocate(const TensorSpec& spec) {
   MeshTensor tensor{spec, {}};
   // One zero blob serves every device until a device's buffer is written.
-  auto zeros = std::make_shared<const std::vector<std::byte>>(spec.num_bytes());
+  if (zeros_ == nullptr || zeros_->size() != spec.num_bytes()) {
+    zeros_ = std::make_shared<const std::vector<std::byte>>(spec.num_bytes());
+  }
+  const Blob& zeros = zeros_;
   for (int64_t device_idx = 0; device_idx < num_devices(); ++device_idx) {
     const bool remote = !IsLocal(device_idx);
     tensor.buffers.push_back(NewBuffer(device_idx, remote ? nullptr : zeros, remote));
@@ -124,14 +127,18 @@ Result<std::span<const std::byte>> MeshDevice::Read(const MeshTensor& tensor,
 
 Status MeshDevice::Write(const MeshTensor& tensor, int64_t device_idx,
                          std::vector<std::byte> bytes) {
+  return Write(tensor, device_idx, std::make_shared<const std::vector<std::byte>>(std::move(bytes)));
+}
+
+Status MeshDevice::Write(const MeshTensor& tensor, int64_t device_idx, Blob bytes) {
   LMHEAD_ASSIGN_OR_RETURN(Buffer * buffer, Find(tensor, device_idx, "MeshDevice::Write"));
   if (buffer->remote) return RemoteDeviceError(device_idx, "MeshDevice::Write");
-  if (bytes.size() != tensor.spec.num_bytes()) {
+  if (bytes == nullptr || bytes->size() != tensor.spec.num_bytes()) {
     return Status::InvalidArgument(fmt::format(
-        "[MeshDevice::Write] {} bytes for a tensor of {} bytes", bytes.size(),
+        "[MeshDevice::Write] {} bytes for a tensor of {} bytes", bytes ? bytes->size() : 0,
         tensor.spec.num_bytes()));
   }
-  buffer->blob = std::make_shared<const std::vector<std::byte>>(std::move(bytes));
+  buffer->blob = std::move(bytes);
   return Status::Ok();
 }
 

@@ -110,6 +110,9 @@ class MeshDevice {
   Result<std::span<const std::byte>> Read(const MeshTensor& tensor, int64_t device_idx) const;
   // Replaces the bytes of one device's buffer (a host write, ttnn.copy_host_to_device).
   Status Write(const MeshTensor& tensor, int64_t device_idx, std::vector<std::byte> bytes);
+  // The same, sharing `bytes`: a host write of one tensor to several devices
+  // (a mesh row, say) keeps one copy, as buffers holding equal values do.
+  Status Write(const MeshTensor& tensor, int64_t device_idx, Blob bytes);
 
   // ttnn.to_memory_config: a new tensor with the same values and `config`.
   Result<MeshTensor> ToMemoryConfig(const MeshTensor& tensor, const MemoryConfig& config);
@@ -167,6 +170,9 @@ class MeshDevice {
   NetworkTraffic network_;
   std::vector<Buffer> buffers_;       // Indexed by BufferId::value.
   std::vector<int64_t> free_slots_;  // Slots of deallocated buffers, for reuse.
+  // The zeros of the last size allocated: every decode allocates the same
+  // input, and one cached blob spares a zero-filled buffer per call.
+  Blob zeros_;
   std::vector<OpRecord> trace_;
 };
 
