@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "io/shard_file.h"
+#include "io/shard_test_geometry.h"
 #include "lmhead/safetensors.h"
 #include "lmhead/weights.h"
 
@@ -37,14 +38,7 @@ int main(int argc, char** argv) {
   if (!layout.ok()) return 1;
   Write(dir / "safetensors" / "seed", layout->header_bytes + std::string(36, '\x01'));
 
-  lmhead::ShardGeometry g;
-  g.hidden_size = 64;
-  g.vocab_size = 400;
-  g.valid_vocab_size = 390;
-  g.mesh_rows = 1;
-  g.mesh_cols = 2;
-  g.num_banks = 3;
-  g.shard_w = 96;
+  const lmhead::ShardGeometry g = lmhead::SmallShardGeometry();
   lmhead::ShardHeader header =
       lmhead::MakeShardHeader(g, 1, lmhead::ShardSourceDtype::kBF16, 0x1234);
   std::string shard(header.file_bytes, '\x11');

@@ -173,50 +173,55 @@ size_t TiledBytes(TileFormat format, const TiledShape& shape) {
   return static_cast<size_t>(NumTiles(shape)) * TileBytes(format);
 }
 
-Status PackMatrixFp32(TileFormat format, std::span<const float> src, const TiledShape& shape,
-                      std::span<uint8_t> dst) {
-  LMHEAD_RETURN_IF_ERROR(ValidateSizes("PackMatrixFp32", format, shape, src.size(), dst.size()));
+namespace {
+
+// Every tile of `shape` from row-major `src`, packed by pack_tile(format,
+// src, row_stride, valid_rows, valid_cols, dst) into `dst`.
+template <typename T, typename PackTileFn>
+Status PackMatrix(const char* function, TileFormat format, std::span<const T> src,
+                  const TiledShape& shape, std::span<uint8_t> dst, PackTileFn pack_tile) {
+  LMHEAD_RETURN_IF_ERROR(ValidateSizes(function, format, shape, src.size(), dst.size()));
   const size_t tile_bytes = TileBytes(format);
   ForEachTile(shape, [&](int64_t tile_idx, int64_t offset, int valid_rows, int valid_cols) {
-    PackTileFp32Fast(format, src.data() + offset, shape.cols, valid_rows, valid_cols,
-                     dst.data() + tile_idx * tile_bytes);
+    pack_tile(format, src.data() + offset, shape.cols, valid_rows, valid_cols,
+              dst.data() + tile_idx * tile_bytes);
   });
   return Status::Ok();
+}
+
+// The inverse: every tile of `src` unpacked by unpack_tile into row-major `dst`.
+template <typename T, typename UnpackTileFn>
+Status UnpackMatrix(const char* function, TileFormat format, std::span<const uint8_t> src,
+                    const TiledShape& shape, std::span<T> dst, UnpackTileFn unpack_tile) {
+  LMHEAD_RETURN_IF_ERROR(ValidateSizes(function, format, shape, dst.size(), src.size()));
+  const size_t tile_bytes = TileBytes(format);
+  ForEachTile(shape, [&](int64_t tile_idx, int64_t offset, int valid_rows, int valid_cols) {
+    unpack_tile(format, src.data() + tile_idx * tile_bytes, dst.data() + offset, shape.cols,
+                valid_rows, valid_cols);
+  });
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PackMatrixFp32(TileFormat format, std::span<const float> src, const TiledShape& shape,
+                      std::span<uint8_t> dst) {
+  return PackMatrix("PackMatrixFp32", format, src, shape, dst, &PackTileFp32Fast);
 }
 
 Status PackMatrixBf16(TileFormat format, std::span<const uint16_t> src, const TiledShape& shape,
                       std::span<uint8_t> dst) {
-  LMHEAD_RETURN_IF_ERROR(ValidateSizes("PackMatrixBf16", format, shape, src.size(), dst.size()));
-  const size_t tile_bytes = TileBytes(format);
-  ForEachTile(shape, [&](int64_t tile_idx, int64_t offset, int valid_rows, int valid_cols) {
-    PackTileBf16Fast(format, src.data() + offset, shape.cols, valid_rows, valid_cols,
-                     dst.data() + tile_idx * tile_bytes);
-  });
-  return Status::Ok();
+  return PackMatrix("PackMatrixBf16", format, src, shape, dst, &PackTileBf16Fast);
 }
 
 Status UnpackMatrixToFp32(TileFormat format, std::span<const uint8_t> src, const TiledShape& shape,
                           std::span<float> dst) {
-  LMHEAD_RETURN_IF_ERROR(
-      ValidateSizes("UnpackMatrixToFp32", format, shape, dst.size(), src.size()));
-  const size_t tile_bytes = TileBytes(format);
-  ForEachTile(shape, [&](int64_t tile_idx, int64_t offset, int valid_rows, int valid_cols) {
-    UnpackTileToFp32Fast(format, src.data() + tile_idx * tile_bytes, dst.data() + offset,
-                         shape.cols, valid_rows, valid_cols);
-  });
-  return Status::Ok();
+  return UnpackMatrix("UnpackMatrixToFp32", format, src, shape, dst, &UnpackTileToFp32Fast);
 }
 
 Status UnpackMatrixToBf16(TileFormat format, std::span<const uint8_t> src, const TiledShape& shape,
                           std::span<uint16_t> dst) {
-  LMHEAD_RETURN_IF_ERROR(
-      ValidateSizes("UnpackMatrixToBf16", format, shape, dst.size(), src.size()));
-  const size_t tile_bytes = TileBytes(format);
-  ForEachTile(shape, [&](int64_t tile_idx, int64_t offset, int valid_rows, int valid_cols) {
-    UnpackTileToBf16Fast(format, src.data() + tile_idx * tile_bytes, dst.data() + offset,
-                         shape.cols, valid_rows, valid_cols);
-  });
-  return Status::Ok();
+  return UnpackMatrix("UnpackMatrixToBf16", format, src, shape, dst, &UnpackTileToBf16Fast);
 }
 
 void PackTileFp32(TileFormat format, const float* src, ptrdiff_t row_stride, int valid_rows,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Shard files: geometry against the spec's worked numbers, byte layout, and corruption detection.
 #include "io/shard_file.h"
+#include "io/shard_test_geometry.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -72,19 +73,6 @@ TEST(ShardGeometryTest, TinyVocabLeavesEmptyBanksAndPaddingIsInvalid) {
   EXPECT_EQ(g.ValidCols(0), 129);
 }
 
-ShardGeometry Small() {
-  ShardGeometry g;
-  g.format = TileFormat::kBfp4b;
-  g.hidden_size = 64;
-  g.vocab_size = 400;
-  g.valid_vocab_size = 390;
-  g.mesh_rows = 1;
-  g.mesh_cols = 2;
-  g.num_banks = 3;
-  g.shard_w = 96;  // roundup(divup(200, 3), 32)
-  return g;
-}
-
 // A complete shard file with deterministic blob contents and correct checksums.
 std::string MakeFile(const ShardGeometry& g, int64_t device_idx) {
   ShardHeader header = MakeShardHeader(g, device_idx, ShardSourceDtype::kBF16, 0x1234);
@@ -111,7 +99,7 @@ uint32_t Le32(const std::string& file, size_t offset) {
 }
 
 TEST(ShardFileTest, ByteLayoutFollowsTheDoc) {
-  const ShardGeometry g = Small();
+  const ShardGeometry g = SmallShardGeometry();
   const std::string file = MakeFile(g, 1);
   const unsigned char magic[8] = {0x89, 'L', 'M', 'W', '\r', '\n', 0x1A, '\n'};
   EXPECT_EQ(std::memcmp(file.data(), magic, 8), 0);
@@ -156,7 +144,7 @@ TEST(ShardFileTest, ByteLayoutFollowsTheDoc) {
 // Every single-byte change in the header page is caught by the header hash or a
 // field check: none decodes as a valid shard.
 TEST(ShardFileTest, EveryHeaderByteIsProtected) {
-  const std::string good = MakeFile(Small(), 0);
+  const std::string good = MakeFile(SmallShardGeometry(), 0);
   for (size_t offset = 0; offset < 4096; ++offset) {
     std::string bad = good;
     bad[offset] = static_cast<char>(bad[offset] ^ 0x5A);
@@ -166,7 +154,7 @@ TEST(ShardFileTest, EveryHeaderByteIsProtected) {
 }
 
 TEST(ShardFileTest, CorruptionsAreNamed) {
-  const std::string good = MakeFile(Small(), 0);
+  const std::string good = MakeFile(SmallShardGeometry(), 0);
   EXPECT_THAT(Decode(good.substr(0, 100)).status().message(), HasSubstr("truncated"));
   EXPECT_THAT(Decode(good.substr(0, good.size() - 1)).status().message(), HasSubstr("file_bytes"));
   EXPECT_THAT(Decode(good + "x").status().message(), HasSubstr("file_bytes"));

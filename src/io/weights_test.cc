@@ -13,24 +13,12 @@
 #include "io/file_util.h"
 #include "io/io_test_util.h"
 #include "io/shard_file.h"
+#include "io/shard_test_geometry.h"
 
 namespace lmhead {
 namespace {
 
 using ::testing::HasSubstr;
-
-ShardGeometry Geometry() {
-  ShardGeometry g;
-  g.format = TileFormat::kBfp4b;
-  g.hidden_size = 64;
-  g.vocab_size = 400;
-  g.valid_vocab_size = 390;
-  g.mesh_rows = 1;
-  g.mesh_cols = 2;
-  g.num_banks = 3;
-  g.shard_w = 96;
-  return g;
-}
 
 // Tile (kt, nt) of every bank holds the single value ((kt * 3 + nt) % 7 + 1) / 4:
 // shared exponents 127 and every bfp4 magnitude equal (spec tt-numerics §1.1).
@@ -53,7 +41,7 @@ std::string ShardBytes(const ShardGeometry& g, int64_t device_idx, ShardHeader* 
 
 WeightsManifest WriteWeights(const ScratchDir& dir) {
   WeightsManifest m;
-  m.geometry = Geometry();
+  m.geometry = SmallShardGeometry();
   m.device = "wormhole_b0-galaxy";
   m.plan_json = R"({"compat":"seed"})";
   m.source_checkpoint = "/ckpt";

@@ -15,15 +15,6 @@ namespace {
 
 constexpr double kTimeout = 10.0;
 
-LmHeadPlan DeepSeekPlan(MeshShape shape, int64_t input_row_idx) {
-  MeshDesc mesh{shape, *FindDevicePreset("wormhole_b0-galaxy")};
-  PlanOptions options;
-  options.input_row_idx = input_row_idx;
-  auto plan = Plan(*FindModelPreset("deepseek-v3"), mesh, options);
-  EXPECT_TRUE(plan.ok()) << plan.status().ToString();
-  return *plan;
-}
-
 struct ScatterCase {
   int num_ranks;
   int64_t from_row;

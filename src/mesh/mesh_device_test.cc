@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "mesh/mesh_scatter.h"
+#include "mesh/mesh_test_util.h"
 
 namespace lmhead {
 namespace {
@@ -26,15 +27,6 @@ std::byte FirstByte(const MeshDevice& mesh, const MeshTensor& tensor, int64_t de
   auto bytes = mesh.Read(tensor, device_idx);
   EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
   return bytes.ok() ? (*bytes)[0] : std::byte{0xEE};
-}
-
-LmHeadPlan DeepSeekPlan(MeshShape shape, int64_t input_row_idx) {
-  MeshDesc mesh{shape, *FindDevicePreset("wormhole_b0-galaxy")};
-  PlanOptions options;
-  options.input_row_idx = input_row_idx;
-  auto plan = Plan(*FindModelPreset("deepseek-v3"), mesh, options);
-  EXPECT_TRUE(plan.ok()) << plan.status().ToString();
-  return *plan;
 }
 
 TEST(MeshDeviceTest, AllocateIsZeroedAndDeallocateFrees) {

@@ -73,6 +73,18 @@ void LoadX(const MatmulArgs& args, int64_t row0, int rows, int64_t kt, Workspace
   }
 }
 
+// acc[r][0..31] += the two k-parity sums of each row and column half.
+template <int R>
+inline void AddSums(const __m512 (*sums)[2][2], float* acc) {
+  for (int r = 0; r < R; ++r) {
+    for (int h = 0; h < 2; ++h) {
+      float* a = acc + r * kPassCols + h * kFaceDim;
+      _mm512_store_ps(
+          a, _mm512_add_ps(_mm512_load_ps(a), _mm512_add_ps(sums[r][h][0], sums[r][h][1])));
+    }
+  }
+}
+
 // acc[r][0..31] += sum_k x[r][k] * tile[k][0..31] for R rows.
 template <int R>
 void TileRows(const float* x, const DecodedTile& tile, float* acc) {
@@ -92,13 +104,7 @@ void TileRows(const float* x, const DecodedTile& tile, float* acc) {
       sums[r][1][k % 2] = _mm512_fmadd_ps(xr, w1, sums[r][1][k % 2]);
     }
   }
-  for (int r = 0; r < R; ++r) {
-    for (int h = 0; h < 2; ++h) {
-      float* a = acc + r * kPassCols + h * kFaceDim;
-      _mm512_store_ps(
-          a, _mm512_add_ps(_mm512_load_ps(a), _mm512_add_ps(sums[r][h][0], sums[r][h][1])));
-    }
-  }
+  AddSums<R>(sums, acc);
 }
 
 // The same sum from the tile's int8 codes, with each group's scale folded
@@ -123,13 +129,7 @@ void TileRowsFromCodes(const float* xs, const TileCodes& codes, float* acc) {
       sums[r][1][k % 2] = _mm512_fmadd_ps(_mm512_set1_ps(xr[g0 + kFaceDim]), w1, sums[r][1][k % 2]);
     }
   }
-  for (int r = 0; r < R; ++r) {
-    for (int h = 0; h < 2; ++h) {
-      float* a = acc + r * kPassCols + h * kFaceDim;
-      _mm512_store_ps(
-          a, _mm512_add_ps(_mm512_load_ps(a), _mm512_add_ps(sums[r][h][0], sums[r][h][1])));
-    }
-  }
+  AddSums<R>(sums, acc);
 }
 
 // Calls fn(std::integral_constant<int, R>, r) for row blocks [r, r + R) of

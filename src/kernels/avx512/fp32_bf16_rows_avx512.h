@@ -99,15 +99,17 @@ static inline void StoreColumns(const MatmulArgs& args, int64_t nt, int64_t row0
   }
 }
 
-// The reference on one panel and rows (those PanelIsFast refuses).
-static inline void SlowPanel(const MatmulArgs& args, int64_t nt, int64_t row0, int rows) {
+// `reference` (MatmulFp32Reference unless given) on one panel and rows:
+// those the fast path refuses.
+static inline void SlowPanel(const MatmulArgs& args, int64_t nt, int64_t row0, int rows,
+                             MatmulFn reference = &MatmulFp32Reference) {
   MatmulArgs part = args;
   part.x = args.x + row0 * args.x_stride;
   part.m = rows;
   part.nt_begin = nt;
   part.nt_end = nt + 1;
   part.y = args.y + row0 * args.y_stride;
-  MatmulFp32Reference(part);
+  reference(part);
 }
 
 }  // namespace lmhead::avx512_bf16

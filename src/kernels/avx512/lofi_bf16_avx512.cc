@@ -229,16 +229,6 @@ bool PanelIsFast(const uint8_t* footer, const RowBlock& block, int max_sum) {
   return avx512_lofi::InRange(block.range, weights, 2, max_sum);
 }
 
-void SlowPanel(const MatmulArgs& args, int64_t nt, int64_t row0, int rows) {
-  MatmulArgs part = args;
-  part.x = args.x + row0 * args.x_stride;
-  part.m = rows;
-  part.nt_begin = nt;
-  part.nt_end = nt + 1;
-  part.y = args.y + row0 * args.y_stride;
-  MatmulTtLofiReference(part);
-}
-
 // LofiBeginBlock / LofiEndBlock (tt_lofi.h) for every element of the rows:
 // block 0 starts from zero; with packer L1 accumulation the middle blocks start
 // from zero and the last from the L1 partial, and each block but the last
@@ -335,7 +325,7 @@ void MatmulTtLofiAvx512Bf16(const MatmulArgs& args) {
       if (PanelIsFast(panel + args.w.k_tiles * kTileBytes, block, max_sum)) {
         kPanelFns[rows](args, blocking, panel, nt, row0, block, state);
       } else {
-        SlowPanel(args, nt, row0, rows);
+        avx512_bf16::SlowPanel(args, nt, row0, rows, &MatmulTtLofiReference);
       }
     }
   }
