@@ -201,6 +201,44 @@ TEST_P(KernelConsistencyTest, ChunkSumsFollowTheReferenceRounding) {
   }
 }
 
+// A chunk one binade past what fp32 sums exactly, whose fp32 sum lands on a
+// rounding threshold the exact sum stays below. Column 0 weights are 7 (codes
+// 7, the bound's largest); q = 2^-26 is the quantum of the smallest
+// activation, a15 = 65 q. The others (36 2^16 q, 44 2^10 q, 65 2^3 q) make
+// S = 7 sum a = (2^24 + 57343) q: 25 bits, so fp32 rounds it, to the even
+// neighbour T = (2^24 + 57344) q, whose fp32 pattern ends in 0x7000. S just
+// below T gives Dst = RNA16(RNA13(S)) = 2^24 q = 0.25; T itself rounds up to
+// 0.25 (1 + 2^-7). Every bound on the chunk, 7 sum |a| = 16834559 q, is
+// above 2^24 q, so a test for exact fp32 sums one binade too lax (2^25 q)
+// would take the fp32 sum.
+TEST_P(KernelConsistencyTest, ChunkSumsOneBinadePastExactFp32) {
+  if (kernels().numerics != Numerics::kTtLofi) GTEST_SKIP() << "tt-lofi only";
+  const bool bfp8 = kernels().format == TileFormat::kBfp8b;
+  TestWeights w(kernels().format, 1, 1);
+  for (int64_t k = 0; k < kTileDim; ++k) {
+    for (int64_t n = 0; n < kTileDim; n += kFaceDim) w.SetExponent(k, n, 129);
+    w.SetCode(k, 0, bfp8 ? 112 : 7);  // 7.0
+  }
+  const float q = 0x1p-26f;
+  std::vector<float> chunk(kTileDim, 0.0f);
+  chunk[0] = 36 * 0x1p16f * q;
+  chunk[1] = 44 * 0x1p10f * q;
+  chunk[2] = 65 * 0x1p3f * q;
+  chunk[15] = 65 * q;
+  for (int64_t m : {1, 5}) {
+    std::vector<uint16_t> x(static_cast<size_t>(m * kTileDim), 0);
+    for (int64_t row = 0; row < m; ++row) {
+      for (int64_t j = 0; j < kTileDim; ++j) {
+        x[static_cast<size_t>(row * kTileDim + j)] = Fp32ToBf16(chunk[static_cast<size_t>(j)]);
+      }
+    }
+    const Case c{&w, &x, m, kTileDim, kTileDim, 0, 1, kTileDim, {1, true}};
+    ExpectBothMatch(kernels(), c);
+    const std::vector<float> y = kernel_test::Run(kernels().gemv, c, kernels().layout);
+    EXPECT_EQ(y[0], 0.25f) << kernels().name << " m=" << m;
+  }
+}
+
 // fp32 kernels where products approach the bottom of the normal range (sums of
 // cancelling products near 2^-126, where flushing denormals would show) and
 // where sums approach fp32 overflow: single exponents per operand, swept by

@@ -13,7 +13,12 @@
 //    row and chunk the kernel finds n with 7 sum |a_j| / 2^ea_min < 2^n once
 //    per call; the weights' E_max - E_min is in the panel footer
 //    (tile_layout.h); the chunk is exact when n + (E_max - E_min) <= 18.
-//  - A row whose chunk fails that check by little (activation exponent spread
+//  - That check bounds activations and weight scales apart. A row whose chunk
+//    fails it (about 6% of a row's chunks on trained-like weights) is checked
+//    again on its scaled activations xs_j = a_j 2^(E_j - 129), per column
+//    half (ChunkIsExact): q = 2^(e - 133) with e the smallest exponent of an
+//    xs_j, B = 7 sum |xs_j|. That clears about 84% of them.
+//  - A row whose chunk fails both checks by little (activation exponent spread
 //    up to 2 d + 1 with d = 10 - weight spread: about 2% of the chunks of
 //    N(0, 1) activations, with one activation far below the others) is split
 //    by activation exponent at top - d: the large and the small activations
@@ -105,14 +110,24 @@ struct TileActivations {
   bool Mixed(int c) const { return (paths[c].split | paths[c].dbl) != 0; }
 };
 
-// Moves the split rows' small activations of tile kt to xs_low (rare: see the
-// top).
+// Settles the rows that the chunk statistics could not prove exact in tile
+// kt (rare: see the top): those whose scaled activations show both column
+// halves exact become kExact; the split rows left move their small
+// activations to xs_low.
 template <int R>
-[[gnu::noinline]] void SplitTile(int64_t kt, const uint8_t* footer, const RowBlock& block,
-                                 TileActivations<R>& act) {
+[[gnu::noinline]] void ResolveInexactRows(int64_t kt, const uint8_t* footer, const RowBlock& block,
+                                          TileActivations<R>& act) {
   for (int c = 0; c < 2; ++c) {
+    ChunkPaths& paths = act.paths[c];
+    for (unsigned left = paths.split | paths.dbl; left != 0; left &= left - 1) {
+      const int r = __builtin_ctz(left);
+      if (ChunkIsExact(act.xs[r], c)) {
+        paths.split &= ~(1u << r);
+        paths.dbl &= ~(1u << r);
+      }
+    }
     const int d = kMaxExactSpreadFp32 - footer[kBfp4bFooterSpreads + 2 * kt + c];
-    for (unsigned left = act.paths[c].split; left != 0; left &= left - 1) {
+    for (unsigned left = paths.split; left != 0; left &= left - 1) {
       const int r = __builtin_ctz(left);
       SplitChunk(block.x + r * block.x_stride + kt * kTileDim, c, block.top[2 * kt + c][r] - d,
                  act.xs[r], act.xs_low[r]);
@@ -136,7 +151,7 @@ template <int R>
   for (int c = 0; c < 2; ++c) {
     act.paths[c] = PathsOf(block, kt, c, footer[kBfp4bFooterSpreads + 2 * kt + c], (1u << R) - 1);
   }
-  if (act.paths[0].split != 0 || act.paths[1].split != 0) SplitTile(kt, footer, block, act);
+  if (act.Mixed(0) || act.Mixed(1)) ResolveInexactRows(kt, footer, block, act);
 }
 
 // sums[r][h] = the vdpbf16ps sum of chunk c for row r and column half h: the

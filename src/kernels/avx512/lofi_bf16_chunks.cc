@@ -199,6 +199,35 @@ void ScanRows(const MatmulArgs& args, int64_t row0, int rows, RowBlock& block) {
   block.max_spread = Lanes0And8(max_spread, true);
 }
 
+bool ChunkIsExact(const uint16_t (*xs)[kTileDim], int c) {
+  // Chunk c of both halves in one vector (words 16 h + j), so that lanes 0
+  // and 8 of each fold below belong to half 0 and 1, as in ChunkStatsOf.
+  const __m512i v = _mm512_inserti64x4(
+      _mm512_castsi256_si512(
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(xs[0] + kFaceDim * c))),
+      _mm256_load_si256(reinterpret_cast<const __m256i*>(xs[1] + kFaceDim * c)), 1);
+  // Per half, the smallest non-zero exponent e (255 if all are zero): each
+  // product xs * code is a multiple of q = 2^(e - 133) (7 significant bits
+  // times an integer), and every partial sum is at most B = 7 sum |xs|. All
+  // are exact when B < 2^24 q = 2^(e - 109), the float with exponent field
+  // e + 18 (inf from e = 237 on: every finite B passes).
+  const __m512i magnitudes = _mm512_and_si512(v, _mm512_set1_epi16(0x7FFF));
+  __m512i e = _mm512_mask_srli_epi16(_mm512_set1_epi16(255),
+                                     _mm512_test_epi16_mask(magnitudes, magnitudes), magnitudes, 7);
+  e = _mm512_min_epu16(e, _mm512_shuffle_i64x2(e, e, _MM_SHUFFLE(2, 3, 0, 1)));
+  e = _mm512_min_epu16(e, _mm512_shuffle_epi32(e, _MM_PERM_BADC));
+  e = _mm512_min_epu16(e, _mm512_shuffle_epi32(e, _MM_PERM_CDAB));
+  e = _mm512_min_epu16(e, _mm512_srli_epi32(e, 16));
+  const __m512i limit = _mm512_slli_epi32(
+      _mm512_min_epu32(_mm512_add_epi32(_mm512_and_si512(e, _mm512_set1_epi32(0xFFFF)),
+                                        _mm512_set1_epi32(18)),
+                       _mm512_set1_epi32(255)),
+      23);
+  const __m512 bound = _mm512_mul_round_ps(ChunkMagnitudeSums(v), _mm512_set1_ps(kBoundFactor),
+                                           _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+  return (_mm512_cmp_ps_mask(bound, _mm512_castsi512_ps(limit), _CMP_LT_OQ) & 0x0101) == 0x0101;
+}
+
 void RoundOtherPath(bool split, const uint8_t* tile, int c, const uint16_t (*xs)[kTileDim],
                     const uint16_t (*xs_low)[kTileDim], __m512 sum0, __m512 sum1, float* dst) {
   __m512d lo[2], hi[2];

@@ -82,6 +82,12 @@ static inline ChunkPaths PathsOf(const RowBlock& block, int64_t kt, int c, int w
   return {split, other & ~split};
 }
 
+// Whether every fp32 sum of chunk c's products with a row's scaled
+// activations xs ([column half][tile row], bf16 bits) is exact, in both
+// column halves: a sharper test than the chunk statistics, which bound
+// activations and weight scales apart (see lofi_bf16_avx512.cc's top).
+bool ChunkIsExact(const uint16_t (*xs)[kTileDim], int c);
+
 // Moves the scaled activations xs ([column half][tile row], bf16 bits) of
 // chunk c whose LoFi activation `a` (the row's 32 of the tile) has an
 // exponent below `threshold` to chunk c of xs_low (the other chunk's words
