@@ -36,6 +36,36 @@ void ExpectBothMatch(const MatmulKernels& kernels, const Case& c) {
                                       kernels.layout);
 }
 
+// One tile of `format` whose column 0 holds one value in every row (`code`
+// at group exponent `exponent`) and whose other columns are zero.
+TestWeights ColumnZeroWeights(TileFormat format, uint8_t exponent, uint32_t code) {
+  TestWeights w(format, 1, 1);
+  for (int64_t k = 0; k < kTileDim; ++k) {
+    for (int64_t n = 0; n < kTileDim; n += kFaceDim) w.SetExponent(k, n, exponent);
+    w.SetCode(k, 0, code);
+  }
+  return w;
+}
+
+// The one-tile weights w against activations `chunk` (zero-padded to a tile
+// row) in 1 and 5 identical rows: both match the reference, and the gemv's
+// column 0 is `want`.
+void ExpectChunkResult(const MatmulKernels& kernels, const TestWeights& w,
+                       const std::vector<float>& chunk, float want) {
+  for (int64_t m : {1, 5}) {
+    std::vector<uint16_t> x(static_cast<size_t>(m * kTileDim), 0);
+    for (int64_t row = 0; row < m; ++row) {
+      for (size_t j = 0; j < chunk.size(); ++j) {
+        x[static_cast<size_t>(row * kTileDim) + j] = Fp32ToBf16(chunk[j]);
+      }
+    }
+    const Case c{&w, &x, m, kTileDim, kTileDim, 0, 1, kTileDim, {1, true}};
+    ExpectBothMatch(kernels, c);
+    const std::vector<float> y = kernel_test::Run(kernels.gemv, c, kernels.layout);
+    EXPECT_EQ(y[0], want) << kernels.name << " m=" << m;
+  }
+}
+
 class KernelConsistencyTest : public testing::TestWithParam<const MatmulKernels*> {
  protected:
   void SetUp() override {
@@ -161,11 +191,7 @@ TEST_P(KernelConsistencyTest, ExponentSweepAcrossTheNormalRangeEdges) {
 TEST_P(KernelConsistencyTest, ChunkSumsFollowTheReferenceRounding) {
   if (kernels().numerics != Numerics::kTtLofi) GTEST_SKIP() << "tt-lofi only";
   const bool bfp8 = kernels().format == TileFormat::kBfp8b;
-  TestWeights w(kernels().format, 1, 1);
-  for (int64_t k = 0; k < kTileDim; ++k) {
-    for (int64_t n = 0; n < kTileDim; n += kFaceDim) w.SetExponent(k, n, 127);
-    w.SetCode(k, 0, bfp8 ? 64 : 4);  // 1.0
-  }
+  const TestWeights w = ColumnZeroWeights(kernels().format, 127, bfp8 ? 64 : 4);  // 1.0
   struct Chunk {
     std::vector<float> x;
     float want;
@@ -185,20 +211,7 @@ TEST_P(KernelConsistencyTest, ChunkSumsFollowTheReferenceRounding) {
       {{1.0f, -0x1p-53f, 0x1p-8f, -0x1p-53f, -0x1p-11f}, 1.0078125f},
       {near_threshold, 1.0f},
   };
-  for (const Chunk& chunk : chunks) {
-    for (int64_t m : {1, 5}) {
-      std::vector<uint16_t> x(static_cast<size_t>(m * kTileDim), 0);
-      for (int64_t row = 0; row < m; ++row) {
-        for (size_t j = 0; j < chunk.x.size(); ++j) {
-          x[static_cast<size_t>(row * kTileDim) + j] = Fp32ToBf16(chunk.x[j]);
-        }
-      }
-      const Case c{&w, &x, m, kTileDim, kTileDim, 0, 1, kTileDim, {1, true}};
-      ExpectBothMatch(kernels(), c);
-      const std::vector<float> y = kernel_test::Run(kernels().gemv, c, kernels().layout);
-      EXPECT_EQ(y[0], chunk.want) << kernels().name << " m=" << m;
-    }
-  }
+  for (const Chunk& chunk : chunks) ExpectChunkResult(kernels(), w, chunk.x, chunk.want);
 }
 
 // A chunk one binade past what fp32 sums exactly, whose fp32 sum lands on a
@@ -214,29 +227,14 @@ TEST_P(KernelConsistencyTest, ChunkSumsFollowTheReferenceRounding) {
 TEST_P(KernelConsistencyTest, ChunkSumsOneBinadePastExactFp32) {
   if (kernels().numerics != Numerics::kTtLofi) GTEST_SKIP() << "tt-lofi only";
   const bool bfp8 = kernels().format == TileFormat::kBfp8b;
-  TestWeights w(kernels().format, 1, 1);
-  for (int64_t k = 0; k < kTileDim; ++k) {
-    for (int64_t n = 0; n < kTileDim; n += kFaceDim) w.SetExponent(k, n, 129);
-    w.SetCode(k, 0, bfp8 ? 112 : 7);  // 7.0
-  }
+  const TestWeights w = ColumnZeroWeights(kernels().format, 129, bfp8 ? 112 : 7);  // 7.0
   const float q = 0x1p-26f;
   std::vector<float> chunk(kTileDim, 0.0f);
   chunk[0] = 36 * 0x1p16f * q;
   chunk[1] = 44 * 0x1p10f * q;
   chunk[2] = 65 * 0x1p3f * q;
   chunk[15] = 65 * q;
-  for (int64_t m : {1, 5}) {
-    std::vector<uint16_t> x(static_cast<size_t>(m * kTileDim), 0);
-    for (int64_t row = 0; row < m; ++row) {
-      for (int64_t j = 0; j < kTileDim; ++j) {
-        x[static_cast<size_t>(row * kTileDim + j)] = Fp32ToBf16(chunk[static_cast<size_t>(j)]);
-      }
-    }
-    const Case c{&w, &x, m, kTileDim, kTileDim, 0, 1, kTileDim, {1, true}};
-    ExpectBothMatch(kernels(), c);
-    const std::vector<float> y = kernel_test::Run(kernels().gemv, c, kernels().layout);
-    EXPECT_EQ(y[0], 0.25f) << kernels().name << " m=" << m;
-  }
+  ExpectChunkResult(kernels(), w, chunk, 0.25f);
 }
 
 // fp32 kernels where products approach the bottom of the normal range (sums of
