@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "kernels/amx/amx_kernels.h"
+#include "kernels/avx2/avx2_kernels.h"
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/kernels.h"
 #include "kernels/reference.h"
@@ -23,6 +24,10 @@ constexpr MatmulKernels kMatmulKernels[] = {
      MatmulFp32Avx512, 1},
     {"matmul/bfp8b/fp32/avx512", TileFormat::kBfp8b, Numerics::kFp32, kCpuAvx512, MatmulFp32Avx512,
      MatmulFp32Avx512, 1},
+    {"matmul/bfp4b/fp32/avx2", TileFormat::kBfp4b, Numerics::kFp32, kCpuAvx2, MatmulFp32Avx2,
+     MatmulFp32Avx2, 1},
+    {"matmul/bfp8b/fp32/avx2", TileFormat::kBfp8b, Numerics::kFp32, kCpuAvx2, MatmulFp32Avx2,
+     MatmulFp32Avx2, 1},
     {"matmul/bfp4b/tt-lofi/avx512bf16", TileFormat::kBfp4b, Numerics::kTtLofi,
      kCpuAvx512 | kCpuAvx512Bf16, MatmulTtLofiAvx512Bf16, MatmulTtLofiAvx512Bf16, 1,
      TileLayout::kBfp4bPanels},
