@@ -19,6 +19,12 @@ namespace lmhead {
 // once) and gemm.
 void MatmulFp32Avx2(const MatmulArgs& args);
 
+// tt-lofi numerics for bfp4_b and bfp8_b weights on CPUs without AVX-512,
+// bit-exact with MatmulTtLofiReference for every input (NaN payloads aside):
+// its double arithmetic, 32 columns at once. One function serves gemv and
+// gemm; a decode call reads the weights once.
+void MatmulTtLofiAvx2(const MatmulArgs& args);
+
 }  // namespace lmhead
 
 #endif  // LMHEAD_KERNELS_AVX2_AVX2_KERNELS_H_

@@ -18,8 +18,8 @@
 #include <type_traits>
 
 #include "kernels/avx2/avx2_kernels.h"
+#include "kernels/avx2/bfp_decode_avx2.h"
 #include "kernels/x86_intrinsics.h"
-#include "lmhead/formats.h"
 
 namespace lmhead {
 namespace avx2_fp32 {
@@ -29,81 +29,12 @@ constexpr int kPassRows = 32;
 constexpr int kPassTiles = 4;
 constexpr int kPassCols = kPassTiles * kTileDim;
 constexpr int kBlockRows = 3;
-// Tile rows ahead of the one being computed that are prefetched (a work
-// item's next tile row is a bank row further, which the hardware prefetchers
-// do not follow far enough).
-constexpr int64_t kPrefetchTileRows = 3;
 
 struct Workspace {
   alignas(64) float acc[kPassRows][kPassCols];  // y partial sums of the pass
   alignas(64) float x[kPassRows][kTileDim];     // activations of tile row kt
-  // The decoded tile in group order: values[g][i] is datum i of group g =
-  // face * 16 + row_in_face (spec §1.2), i.e. tile row (g / 32) * 16 + g % 16,
-  // column ((g / 16) % 2) * 16 + i.
-  alignas(64) float values[kBfpGroupsPerTile][kFaceDim];
+  alignas(64) float values[kBfpGroupsPerTile][kFaceDim];  // the decoded tile (DecodeTile)
 };
-
-// TileBytes() of formats.h, restated: this file calls no shared inline function.
-int BfpTileBytes(TileFormat format) { return format == TileFormat::kBfp8b ? 1088 : 576; }
-
-// True when every exponent byte of the tile is in [lo, 254]: then every value
-// is code * 2^(E - bias) in the fp32 normal range (or zero), as TT's host
-// decode gives it.
-bool ExponentsInRange(const uint8_t* exponents, int lo) {
-  const __m256i low = _mm256_set1_epi8(static_cast<char>(lo));
-  const __m256i all_ones = _mm256_set1_epi8(-1);
-  for (int i = 0; i < kBfpGroupsPerTile; i += 32) {
-    const __m256i e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(exponents + i));
-    const __m256i at_least_lo = _mm256_cmpeq_epi8(_mm256_max_epu8(e, low), e);
-    const __m256i is_255 = _mm256_cmpeq_epi8(e, all_ones);
-    if (_mm256_movemask_epi8(_mm256_andnot_si256(is_255, at_least_lo)) != -1) return false;
-  }
-  return true;
-}
-
-// values[g] = codes * 2^(E_g - bias) for the 16 signed int8 codes of group g.
-inline void ScaleGroup(__m128i codes, int exponent, int bias, float* values) {
-  const __m256 scale = _mm256_castsi256_ps(_mm256_set1_epi32((exponent - bias + 127) << 23));
-  const __m256 lo = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(codes));
-  const __m256 hi = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(codes, 8)));
-  _mm256_store_ps(values, _mm256_mul_ps(lo, scale));
-  _mm256_store_ps(values + 8, _mm256_mul_ps(hi, scale));
-}
-
-// ws.values = the exact fp32 values of `tile`.
-void DecodeTile(TileFormat format, const uint8_t* tile, Workspace& ws) {
-  const bool bfp8 = format == TileFormat::kBfp8b;
-  const int bias = bfp8 ? 133 : 129;  // value = code * 2^(E - bias)
-  if (!ExponentsInRange(tile, bias - 126)) {
-    // Denormal, inf or NaN values: TT's host decode, value by value.
-    DecodeBfpGroupsToFp32(format, tile, tile + kBfpGroupsPerTile, kBfpGroupsPerTile,
-                          &ws.values[0][0]);
-    return;
-  }
-  const uint8_t* data = tile + kBfpGroupsPerTile;
-  if (bfp8) {
-    // Sign-magnitude bytes: vpsignb negates the magnitude where the sign is set.
-    for (int g = 0; g < kBfpGroupsPerTile; ++g) {
-      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g));
-      const __m128i codes = _mm_sign_epi8(_mm_and_si128(bytes, _mm_set1_epi8(0x7F)), bytes);
-      ScaleGroup(codes, tile[g], bias, ws.values[g]);
-    }
-    return;
-  }
-  // Two groups per 16 bytes, low nibble first; sign-magnitude nibble to signed
-  // int8 by table (-0 becomes 0).
-  const __m128i to_signed = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 0, -1, -2, -3, -4, -5, -6, -7);
-  const __m128i low_nibbles = _mm_set1_epi8(0x0F);
-  for (int g = 0; g < kBfpGroupsPerTile; g += 2) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 8 * g));
-    const __m128i lo = _mm_and_si128(bytes, low_nibbles);
-    const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), low_nibbles);
-    ScaleGroup(_mm_shuffle_epi8(to_signed, _mm_unpacklo_epi8(lo, hi)), tile[g], bias,
-               ws.values[g]);
-    ScaleGroup(_mm_shuffle_epi8(to_signed, _mm_unpackhi_epi8(lo, hi)), tile[g + 1], bias,
-               ws.values[g + 1]);
-  }
-}
 
 // ws.x[r] = x[row0 + r, 32 kt .. 32 kt + 31] as fp32, zero past args.k.
 void LoadX(const MatmulArgs& args, int64_t row0, int rows, int64_t kt, Workspace& ws) {
@@ -162,8 +93,8 @@ void TileRows(const float* x, const Workspace& ws, float* acc) {
 // column t, in blocks of kBlockRows rows.
 void TileStep(const MatmulArgs& args, int64_t kt, int64_t nt, int t, int rows, Workspace& ws) {
   const uint8_t* tile =
-      args.w.tiles + static_cast<size_t>(kt * args.w.n_tiles + nt) * BfpTileBytes(args.w.format);
-  DecodeTile(args.w.format, tile, ws);
+      args.w.tiles + static_cast<size_t>(kt * args.w.n_tiles + nt) * avx2_decode::BfpTileBytes(args.w.format);
+  avx2_decode::DecodeTile(args.w.format, tile, ws.values);
   float* acc = &ws.acc[0][t * kTileDim];
   int r = 0;
   for (; r + kBlockRows <= rows; r += kBlockRows) {
@@ -189,20 +120,11 @@ void StoreRows(const MatmulArgs& args, int64_t row0, int rows, int64_t nt0, int 
   }
 }
 
-void PrefetchTileRow(const TileMatrixView& w, int64_t kt, int64_t nt0, int tiles) {
-  if (kt >= w.k_tiles) return;
-  const size_t tile_bytes = static_cast<size_t>(BfpTileBytes(w.format));
-  const char* p = reinterpret_cast<const char*>(w.tiles) +
-                  static_cast<size_t>(kt * w.n_tiles + nt0) * tile_bytes;
-  const size_t bytes = static_cast<size_t>(tiles) * tile_bytes;
-  for (size_t offset = 0; offset < bytes; offset += 64) _mm_prefetch(p + offset, _MM_HINT_T0);
-}
-
 void RunPass(const MatmulArgs& args, int64_t row0, int rows, int64_t nt0, int tiles,
              Workspace& ws) {
   std::memset(ws.acc, 0, sizeof(ws.acc[0]) * static_cast<size_t>(rows));
   for (int64_t kt = 0; kt < args.w.k_tiles; ++kt) {
-    PrefetchTileRow(args.w, kt + kPrefetchTileRows, nt0, tiles);
+    avx2_decode::PrefetchTileRow(args.w, kt + avx2_decode::kPrefetchTileRows, nt0, tiles);
     LoadX(args, row0, rows, kt, ws);
     for (int t = 0; t < tiles; ++t) TileStep(args, kt, nt0 + t, t, rows, ws);
   }

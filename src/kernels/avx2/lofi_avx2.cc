@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: Apache-2.0
+// tt-lofi matmul with AVX2: the reference's double arithmetic, 4 output columns per register.
+//
+// Bit-exact with MatmulTtLofiReference (reference.cc, spec §4.8) by doing the
+// same floating-point operations in the same order, for 32 columns at once
+// (the method of avx512/lofi_avx512.cc, without its fast paths):
+//  - each 16-term chunk sum starts at +0.0 and adds a[j] * w[j][n] for j =
+//    0..15 in double; every product is exact (at most 7 x 5 significant
+//    bits), so one FMA equals the reference's multiply-then-add;
+//  - Dst = RNA16(RNA13(dst + S)) on the double bits: adding 2^41 + 2^44 and
+//    clearing the bits below 45 is both roundings at once (lofi_avx512.cc
+//    shows why). Lanes whose result is not a normal bf16 or zero (denormal,
+//    overflow, inf, NaN) are redone by the scalar DstAccumulate;
+//  - the K blocks and the packer's L1 accumulation follow LofiBeginBlock and
+//    LofiEndBlock (tt_lofi.h), 8 lanes at a time; sums that are inf or NaN
+//    take the scalar PackerL1Accumulate.
+// A pass covers up to 32 rows and one tile column, so a decode call decodes
+// and reads every weight tile once: per tile the 1024 weights are decoded
+// (bfp_decode_avx2.h), given the LoFi SrcA rule and widened to double in L1.
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/avx2/avx2_kernels.h"
+#include "kernels/avx2/bfp_decode_avx2.h"
+#include "kernels/tt_lofi.h"
+#include "kernels/x86_intrinsics.h"
+
+namespace lmhead {
+namespace avx2_lofi {
+namespace {
+
+constexpr int kPassRows = 32;
+constexpr uint64_t kRnaBias = (uint64_t{1} << 41) + (uint64_t{1} << 44);
+constexpr uint64_t kBf16KeepMask = ~((uint64_t{1} << 45) - 1);
+constexpr uint64_t kAbsMask = 0x7FFFFFFFFFFFFFFFull;
+// Doubles holding normal bf16 values: 2^-126 up to (2 - 2^-7) * 2^127.
+constexpr uint64_t kMinNormalBits = uint64_t{897} << 52;
+constexpr uint64_t kMaxBf16Bits = (uint64_t{1150} << 52) | (uint64_t{0x7F} << 45);
+
+struct Workspace {
+  alignas(64) float values[kBfpGroupsPerTile][kFaceDim];  // the decoded tile (DecodeTile)
+  alignas(64) double w[kTileDim][kTileDim];               // LoFi SrcA weights, [k][n]
+  alignas(64) double a[kLofiChunk];                       // one row's SrcB activations
+  alignas(64) float dst[kPassRows][kTileDim];             // Dst, bf16 values
+  alignas(64) float l1[kPassRows][kTileDim];              // packer L1 partials
+};
+
+// LofiSrcA and LofiSrcB (tt_lofi.h) on 8 fp32 patterns: denormals flushed
+// (sign kept), then the bits of `mask` kept.
+inline __m256i LofiOperands(__m256i bits, uint32_t mask) {
+  const __m256i denormal = _mm256_cmpeq_epi32(
+      _mm256_and_si256(bits, _mm256_set1_epi32(0x7F800000)), _mm256_setzero_si256());
+  const __m256i kept = _mm256_and_si256(bits, _mm256_set1_epi32(static_cast<int>(mask)));
+  const __m256i sign = _mm256_and_si256(bits, _mm256_set1_epi32(static_cast<int>(0x80000000u)));
+  return _mm256_blendv_epi8(kept, sign, denormal);
+}
+
+// ws.w = the LoFi SrcA weights of tile (kt, nt), as doubles in [k][n] order.
+void LoadWeights(const MatmulArgs& args, int64_t kt, int64_t nt, Workspace& ws) {
+  const uint8_t* tile =
+      args.w.tiles +
+      static_cast<size_t>(kt * args.w.n_tiles + nt) * avx2_decode::BfpTileBytes(args.w.format);
+  avx2_decode::DecodeTile(args.w.format, tile, ws.values);
+  for (int g = 0; g < kBfpGroupsPerTile; ++g) {
+    // Group g is tile row (g / 32) * 16 + g % 16, columns ((g / 16) % 2) * 16 + i.
+    double* row = &ws.w[(g / 32) * kFaceDim + g % kFaceDim][((g / kFaceDim) % 2) * kFaceDim];
+    for (int i = 0; i < kFaceDim; i += 8) {
+      const __m256 v = _mm256_castsi256_ps(LofiOperands(
+          _mm256_castps_si256(_mm256_load_ps(&ws.values[g][i])), kLofiSrcAMask));
+      _mm256_store_pd(row + i, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+      _mm256_store_pd(row + i + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    }
+  }
+}
+
+// ws.a = LofiSrcB of row `row`'s activations k0 .. k0 + 15, zero from args.k.
+void LoadActivations(const MatmulArgs& args, int64_t row, int64_t k0, Workspace& ws) {
+  const uint16_t* x = args.x + row * args.x_stride + k0;
+  uint16_t padded[kLofiChunk] = {};
+  if (args.k - k0 < kLofiChunk) {
+    if (args.k > k0) std::memcpy(padded, x, static_cast<size_t>(args.k - k0) * sizeof(uint16_t));
+    x = padded;
+  }
+  for (int j = 0; j < kLofiChunk; j += 8) {
+    const __m256i bits = _mm256_slli_epi32(
+        _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + j))), 16);
+    const __m256 v = _mm256_castsi256_ps(LofiOperands(bits, kLofiSrcBMask));
+    _mm256_store_pd(ws.a + j, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    _mm256_store_pd(ws.a + j + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+  }
+}
+
+// dst[0..3] = DstAccumulate(dst, sum) for 4 columns.
+inline void RoundInto(__m256d sum, float* dst) {
+  const __m256d old = _mm256_cvtps_pd(_mm_load_ps(dst));
+  const __m256i t = _mm256_and_si256(
+      _mm256_add_epi64(_mm256_castpd_si256(_mm256_add_pd(old, sum)),
+                       _mm256_set1_epi64x(static_cast<int64_t>(kRnaBias))),
+      _mm256_set1_epi64x(static_cast<int64_t>(kBf16KeepMask)));
+  // Normal bf16 magnitudes or zero narrow exactly; the rest take the scalar rule.
+  const __m256i t_abs = _mm256_and_si256(t, _mm256_set1_epi64x(static_cast<int64_t>(kAbsMask)));
+  const __m256i below = _mm256_cmpgt_epi64(
+      _mm256_set1_epi64x(static_cast<int64_t>(kMinNormalBits)), t_abs);
+  const __m256i above =
+      _mm256_cmpgt_epi64(t_abs, _mm256_set1_epi64x(static_cast<int64_t>(kMaxBf16Bits)));
+  const __m256i zero = _mm256_cmpeq_epi64(t_abs, _mm256_setzero_si256());
+  const int bad = _mm256_movemask_pd(
+      _mm256_castsi256_pd(_mm256_andnot_si256(zero, _mm256_or_si256(below, above))));
+  if (bad == 0) {
+    _mm_store_ps(dst, _mm256_cvtpd_ps(_mm256_castsi256_pd(t)));
+    return;
+  }
+  alignas(32) double sums[4];
+  _mm256_store_pd(sums, sum);
+  alignas(16) float out[4];
+  _mm_store_ps(out, _mm256_cvtpd_ps(_mm256_castsi256_pd(t)));
+  for (int lane = 0; lane < 4; ++lane) {
+    out[lane] = (bad >> lane & 1) != 0 ? DstAccumulate(dst[lane], sums[lane]) : out[lane];
+  }
+  _mm_store_ps(dst, _mm_load_ps(out));
+}
+
+// One MVMUL chunk (tile rows k0 .. k0 + 15 of ws.w) for one row: the 32
+// columns' sums in k order, then into Dst.
+void ChunkRow(const Workspace& ws, int k0, float* dst) {
+  __m256d sums[8];
+  for (int v = 0; v < 8; ++v) sums[v] = _mm256_setzero_pd();
+#pragma GCC unroll 16
+  for (int j = 0; j < kLofiChunk; ++j) {
+    const __m256d a = _mm256_broadcast_sd(ws.a + j);
+    for (int v = 0; v < 8; ++v) {
+      sums[v] = _mm256_fmadd_pd(a, _mm256_load_pd(&ws.w[k0 + j][4 * v]), sums[v]);
+    }
+  }
+  for (int v = 0; v < 8; ++v) RoundInto(sums[v], dst + 4 * v);
+}
+
+// LofiBeginBlock (tt_lofi.h) for every element of the pass: block 0 starts
+// from zero; with packer L1 accumulation the middle blocks start from zero
+// and the last from the L1 partial. Without it Dst carries over.
+void BeginBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, Workspace& ws) {
+  const size_t bytes = sizeof(ws.dst[0]) * static_cast<size_t>(rows);
+  if (block_idx == 0) {
+    std::memset(ws.dst, 0, bytes);
+    std::memset(ws.l1, 0, bytes);
+  } else if (blocking.packer_l1_acc_en) {
+    if (block_idx == blocking.num_blocks - 1) {
+      std::memcpy(ws.dst, ws.l1, bytes);
+    } else {
+      std::memset(ws.dst, 0, bytes);
+    }
+  }
+}
+
+// LofiEndBlock for every element: with packer L1 accumulation, block 0 is
+// packed to L1 as is, blocks 1 .. B-2 are added by the packer (fp32 add, RNA
+// to bf16, denormals flushed); lanes where the sum is inf or NaN take the
+// scalar PackerL1Accumulate.
+void EndBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, Workspace& ws) {
+  if (!blocking.packer_l1_acc_en || block_idx == blocking.num_blocks - 1) return;
+  if (block_idx == 0) {
+    std::memcpy(ws.l1, ws.dst, sizeof(ws.dst[0]) * static_cast<size_t>(rows));
+    return;
+  }
+  const __m256i exponent = _mm256_set1_epi32(0x7F800000);
+  for (int r = 0; r < rows; ++r) {
+    for (int n = 0; n < kTileDim; n += 8) {
+      const __m256i sum = _mm256_castps_si256(
+          _mm256_add_ps(_mm256_load_ps(&ws.l1[r][n]), _mm256_load_ps(&ws.dst[r][n])));
+      const __m256i sum_exponent = _mm256_and_si256(sum, exponent);
+      const int special =
+          _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(sum_exponent, exponent)));
+      const __m256i rounded =
+          _mm256_and_si256(_mm256_add_epi32(sum, _mm256_set1_epi32(0x8000)),
+                           _mm256_set1_epi32(static_cast<int>(0xFFFF0000u)));
+      const __m256i denormal = _mm256_cmpeq_epi32(_mm256_and_si256(rounded, exponent),
+                                                  _mm256_setzero_si256());
+      const __m256i flushed = _mm256_blendv_epi8(
+          rounded, _mm256_and_si256(rounded, _mm256_set1_epi32(static_cast<int>(0x80000000u))),
+          denormal);
+      alignas(32) float out[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(out), flushed);
+      for (int lane = 0; lane < 8; ++lane) {
+        if ((special >> lane & 1) != 0) out[lane] = PackerL1Accumulate(ws.l1[r][n + lane], ws.dst[r][n + lane]);
+      }
+      _mm256_store_ps(&ws.l1[r][n], _mm256_load_ps(out));
+    }
+  }
+}
+
+void RunPass(const MatmulArgs& args, const LofiBlocking& blocking, int64_t row0, int rows,
+             int64_t nt, Workspace& ws) {
+  const int64_t block_tiles = args.lofi.in0_block_w;
+  for (int64_t block_idx = 0; block_idx < blocking.num_blocks; ++block_idx) {
+    BeginBlock(blocking, block_idx, rows, ws);
+    for (int64_t kt = block_idx * block_tiles; kt < (block_idx + 1) * block_tiles; ++kt) {
+      avx2_decode::PrefetchTileRow(args.w, kt + avx2_decode::kPrefetchTileRows, nt, 1);
+      LoadWeights(args, kt, nt, ws);
+      // Two MVMUL chunks per tile: tile-local k in [0, 16), then [16, 32) (spec §4.4).
+      for (int k0 = 0; k0 < kTileDim; k0 += kLofiChunk) {
+        for (int r = 0; r < rows; ++r) {
+          LoadActivations(args, row0 + r, kt * kTileDim + k0, ws);
+          ChunkRow(ws, k0, ws.dst[r]);
+        }
+      }
+    }
+    EndBlock(blocking, block_idx, rows, ws);
+  }
+  const int64_t n = nt * kTileDim;
+  const int64_t cols = args.n_cols - n < kTileDim ? args.n_cols - n : kTileDim;
+  for (int r = 0; r < rows; ++r) {
+    if (cols > 0) {
+      std::memcpy(args.y + (row0 + r) * args.y_stride + n, ws.dst[r],
+                  static_cast<size_t>(cols) * sizeof(float));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace avx2_lofi
+
+void MatmulTtLofiAvx2(const MatmulArgs& args) {
+  using namespace avx2_lofi;  // NOLINT(build/namespaces): this file's own helpers
+  if (args.m <= 0 || args.nt_begin >= args.nt_end) return;
+  const LofiBlocking blocking =
+      MakeLofiBlocking(args.w.k_tiles, args.lofi.in0_block_w, args.lofi.packer_l1_acc);
+  Workspace ws;
+  for (int64_t nt = args.nt_begin; nt < args.nt_end; ++nt) {
+    for (int64_t row0 = 0; row0 < args.m; row0 += kPassRows) {
+      const int rows = static_cast<int>(args.m - row0 < kPassRows ? args.m - row0 : kPassRows);
+      RunPass(args, blocking, row0, rows, nt, ws);
+    }
+  }
+}
+
+}  // namespace lmhead
