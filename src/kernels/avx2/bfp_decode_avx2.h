@@ -47,41 +47,46 @@ static inline void ScaleGroup(__m128i codes, int exponent, int bias, float* valu
   _mm256_store_ps(values + 8, _mm256_mul_ps(hi, scale));
 }
 
+// The 16 signed codes (+-magnitude, as int8) of group g of a tile's data.
+static inline __m128i GroupCodes(TileFormat format, const uint8_t* data, int g) {
+  if (format == TileFormat::kBfp8b) {
+    // Sign-magnitude bytes: vpsignb negates the magnitude where the sign is set.
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g));
+    return _mm_sign_epi8(_mm_and_si128(bytes, _mm_set1_epi8(0x7F)), bytes);
+  }
+  // Low nibble first; sign-magnitude nibble to signed int8 by table (-0
+  // becomes 0).
+  const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(data + 8 * g));
+  const __m128i low_nibbles = _mm_set1_epi8(0x0F);
+  const __m128i lo = _mm_and_si128(bytes, low_nibbles);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), low_nibbles);
+  return _mm_shuffle_epi8(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 0, -1, -2, -3, -4, -5, -6, -7),
+                          _mm_unpacklo_epi8(lo, hi));
+}
+
+// Value = code * 2^(E - bias) for TT's bfp formats.
+static inline int ScaleBias(TileFormat format) { return format == TileFormat::kBfp8b ? 133 : 129; }
+
+// True when every value of the tile is code * 2^(E - bias) in the fp32 normal
+// range (or zero), as TT's host decode gives it.
+static inline bool TileInRange(TileFormat format, const uint8_t* tile) {
+  return ExponentsInRange(tile, ScaleBias(format) - 126);
+}
+
 // values = the exact fp32 values of `tile` in group order: values[g][i] is
 // datum i of group g = face * 16 + row_in_face (spec §1.2), i.e. tile row
 // (g / 32) * 16 + g % 16, column ((g / 16) % 2) * 16 + i.
 static inline void DecodeTile(TileFormat format, const uint8_t* tile,
                               float (*values)[kFaceDim]) {
-  const bool bfp8 = format == TileFormat::kBfp8b;
-  const int bias = bfp8 ? 133 : 129;  // value = code * 2^(E - bias)
-  if (!ExponentsInRange(tile, bias - 126)) {
+  if (!TileInRange(format, tile)) {
     // Denormal, inf or NaN values: TT's host decode, value by value.
     DecodeBfpGroupsToFp32(format, tile, tile + kBfpGroupsPerTile, kBfpGroupsPerTile,
                           &values[0][0]);
     return;
   }
-  const uint8_t* data = tile + kBfpGroupsPerTile;
-  if (bfp8) {
-    // Sign-magnitude bytes: vpsignb negates the magnitude where the sign is set.
-    for (int g = 0; g < kBfpGroupsPerTile; ++g) {
-      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g));
-      const __m128i codes = _mm_sign_epi8(_mm_and_si128(bytes, _mm_set1_epi8(0x7F)), bytes);
-      ScaleGroup(codes, tile[g], bias, values[g]);
-    }
-    return;
-  }
-  // Two groups per 16 bytes, low nibble first; sign-magnitude nibble to signed
-  // int8 by table (-0 becomes 0).
-  const __m128i to_signed = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 0, -1, -2, -3, -4, -5, -6, -7);
-  const __m128i low_nibbles = _mm_set1_epi8(0x0F);
-  for (int g = 0; g < kBfpGroupsPerTile; g += 2) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 8 * g));
-    const __m128i lo = _mm_and_si128(bytes, low_nibbles);
-    const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), low_nibbles);
-    ScaleGroup(_mm_shuffle_epi8(to_signed, _mm_unpacklo_epi8(lo, hi)), tile[g], bias,
+  for (int g = 0; g < kBfpGroupsPerTile; ++g) {
+    ScaleGroup(GroupCodes(format, tile + kBfpGroupsPerTile, g), tile[g], ScaleBias(format),
                values[g]);
-    ScaleGroup(_mm_shuffle_epi8(to_signed, _mm_unpackhi_epi8(lo, hi)), tile[g + 1], bias,
-               values[g + 1]);
   }
 }
 

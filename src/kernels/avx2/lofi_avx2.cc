@@ -9,8 +9,9 @@
 //    bits), so one FMA equals the reference's multiply-then-add;
 //  - Dst = RNA16(RNA13(dst + S)) on the double bits: adding 2^41 + 2^44 and
 //    clearing the bits below 45 is both roundings at once (lofi_avx512.cc
-//    shows why). Lanes whose result is not a normal bf16 or zero (denormal,
-//    overflow, inf, NaN) are redone by the scalar DstAccumulate;
+//    shows why). A chunk where some lane's result is not a normal bf16 or
+//    zero (denormal, overflow, inf, NaN) is redone by the scalar
+//    DstAccumulate;
 //  - the K blocks and the packer's L1 accumulation follow LofiBeginBlock and
 //    LofiEndBlock (tt_lofi.h), 8 lanes at a time; sums that are inf or NaN
 //    take the scalar PackerL1Accumulate.
@@ -32,10 +33,6 @@ namespace {
 constexpr int kPassRows = 32;
 constexpr uint64_t kRnaBias = (uint64_t{1} << 41) + (uint64_t{1} << 44);
 constexpr uint64_t kBf16KeepMask = ~((uint64_t{1} << 45) - 1);
-constexpr uint64_t kAbsMask = 0x7FFFFFFFFFFFFFFFull;
-// Doubles holding normal bf16 values: 2^-126 up to (2 - 2^-7) * 2^127.
-constexpr uint64_t kMinNormalBits = uint64_t{897} << 52;
-constexpr uint64_t kMaxBf16Bits = (uint64_t{1150} << 52) | (uint64_t{0x7F} << 45);
 
 struct Workspace {
   alignas(64) float values[kBfpGroupsPerTile][kFaceDim];  // the decoded tile (DecodeTile)
@@ -90,38 +87,8 @@ void LoadActivations(const MatmulArgs& args, int64_t row, int64_t k0, Workspace&
   }
 }
 
-// dst[0..3] = DstAccumulate(dst, sum) for 4 columns.
-inline void RoundInto(__m256d sum, float* dst) {
-  const __m256d old = _mm256_cvtps_pd(_mm_load_ps(dst));
-  const __m256i t = _mm256_and_si256(
-      _mm256_add_epi64(_mm256_castpd_si256(_mm256_add_pd(old, sum)),
-                       _mm256_set1_epi64x(static_cast<int64_t>(kRnaBias))),
-      _mm256_set1_epi64x(static_cast<int64_t>(kBf16KeepMask)));
-  // Normal bf16 magnitudes or zero narrow exactly; the rest take the scalar rule.
-  const __m256i t_abs = _mm256_and_si256(t, _mm256_set1_epi64x(static_cast<int64_t>(kAbsMask)));
-  const __m256i below = _mm256_cmpgt_epi64(
-      _mm256_set1_epi64x(static_cast<int64_t>(kMinNormalBits)), t_abs);
-  const __m256i above =
-      _mm256_cmpgt_epi64(t_abs, _mm256_set1_epi64x(static_cast<int64_t>(kMaxBf16Bits)));
-  const __m256i zero = _mm256_cmpeq_epi64(t_abs, _mm256_setzero_si256());
-  const int bad = _mm256_movemask_pd(
-      _mm256_castsi256_pd(_mm256_andnot_si256(zero, _mm256_or_si256(below, above))));
-  if (bad == 0) {
-    _mm_store_ps(dst, _mm256_cvtpd_ps(_mm256_castsi256_pd(t)));
-    return;
-  }
-  alignas(32) double sums[4];
-  _mm256_store_pd(sums, sum);
-  alignas(16) float out[4];
-  _mm_store_ps(out, _mm256_cvtpd_ps(_mm256_castsi256_pd(t)));
-  for (int lane = 0; lane < 4; ++lane) {
-    out[lane] = (bad >> lane & 1) != 0 ? DstAccumulate(dst[lane], sums[lane]) : out[lane];
-  }
-  _mm_store_ps(dst, _mm_load_ps(out));
-}
-
 // One MVMUL chunk (tile rows k0 .. k0 + 15 of ws.w) for one row: the 32
-// columns' sums in k order, then into Dst.
+// columns' sums in k order, then Dst = DstAccumulate(dst, sum) for each.
 void ChunkRow(const Workspace& ws, int k0, float* dst) {
   __m256d sums[8];
   for (int v = 0; v < 8; ++v) sums[v] = _mm256_setzero_pd();
@@ -132,7 +99,40 @@ void ChunkRow(const Workspace& ws, int k0, float* dst) {
       sums[v] = _mm256_fmadd_pd(a, _mm256_load_pd(&ws.w[k0 + j][4 * v]), sums[v]);
     }
   }
-  for (int v = 0; v < 8; ++v) RoundInto(sums[v], dst + 4 * v);
+  // RNA16(RNA13(dst + S)) on the double bits, narrowed to fp32: exact for
+  // normal bf16 values and zero. Lanes that narrow to a denormal, inf or NaN
+  // take the scalar rule.
+  __m256 rounded[4];
+  __m256i bad = _mm256_setzero_si256();
+  for (int v = 0; v < 8; v += 2) {
+    __m128 narrow[2];
+    for (int i = 0; i < 2; ++i) {
+      const __m256d old = _mm256_cvtps_pd(_mm_load_ps(dst + 4 * (v + i)));
+      const __m256i t = _mm256_and_si256(
+          _mm256_add_epi64(_mm256_castpd_si256(_mm256_add_pd(old, sums[v + i])),
+                           _mm256_set1_epi64x(static_cast<int64_t>(kRnaBias))),
+          _mm256_set1_epi64x(static_cast<int64_t>(kBf16KeepMask)));
+      narrow[i] = _mm256_cvtpd_ps(_mm256_castsi256_pd(t));
+    }
+    const __m256i f = _mm256_castps_si256(_mm256_set_m128(narrow[1], narrow[0]));
+    const __m256i e = _mm256_and_si256(f, _mm256_set1_epi32(0x7F800000));
+    const __m256i magnitude = _mm256_and_si256(f, _mm256_set1_epi32(0x7FFFFFFF));
+    const __m256i not_finite = _mm256_cmpeq_epi32(e, _mm256_set1_epi32(0x7F800000));
+    const __m256i denormal = _mm256_andnot_si256(
+        _mm256_cmpeq_epi32(magnitude, _mm256_setzero_si256()),
+        _mm256_cmpeq_epi32(e, _mm256_setzero_si256()));
+    bad = _mm256_or_si256(bad, _mm256_or_si256(not_finite, denormal));
+    rounded[v / 2] = _mm256_castsi256_ps(f);
+  }
+  if (_mm256_testz_si256(bad, bad) == 0) {
+    // Rare: redo every lane with the scalar rule (exactly what the fast lanes
+    // computed, for those).
+    alignas(32) double sum[kTileDim];
+    for (int v = 0; v < 8; ++v) _mm256_store_pd(sum + 4 * v, sums[v]);
+    for (int n = 0; n < kTileDim; ++n) dst[n] = DstAccumulate(dst[n], sum[n]);
+    return;
+  }
+  for (int v = 0; v < 4; ++v) _mm256_store_ps(dst + 8 * v, rounded[v]);
 }
 
 // LofiBeginBlock (tt_lofi.h) for every element of the pass: block 0 starts
