@@ -13,8 +13,7 @@
 //    zero (denormal, overflow, inf, NaN) is redone by the scalar
 //    DstAccumulate;
 //  - the K blocks and the packer's L1 accumulation follow LofiBeginBlock and
-//    LofiEndBlock (tt_lofi.h), 8 lanes at a time; sums that are inf or NaN
-//    take the scalar PackerL1Accumulate.
+//    LofiEndBlock (tt_lofi.h), 8 lanes at a time.
 // A pass covers up to 32 rows and one tile column, so a decode call decodes
 // and reads every weight tile once: per tile the 1024 weights are decoded
 // (bfp_decode_avx2.h), given the LoFi SrcA rule and widened to double in L1.
@@ -153,9 +152,10 @@ void BeginBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, Works
 }
 
 // LofiEndBlock for every element: with packer L1 accumulation, block 0 is
-// packed to L1 as is, blocks 1 .. B-2 are added by the packer (fp32 add, RNA
-// to bf16, denormals flushed); lanes where the sum is inf or NaN take the
-// scalar PackerL1Accumulate.
+// packed to L1 as is, blocks 1 .. B-2 are added by the packer
+// (PackerL1Accumulate: fp32 add, RNA to bf16, denormals flushed). Both inputs
+// are bf16 values, so the RNA add and mask keeps inf as inf and NaN as NaN
+// (a payload's low 16 bits are zero); a rounding overflow carries into inf.
 void EndBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, Workspace& ws) {
   if (!blocking.packer_l1_acc_en || block_idx == blocking.num_blocks - 1) return;
   if (block_idx == 0) {
@@ -167,9 +167,6 @@ void EndBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, Workspa
     for (int n = 0; n < kTileDim; n += 8) {
       const __m256i sum = _mm256_castps_si256(
           _mm256_add_ps(_mm256_load_ps(&ws.l1[r][n]), _mm256_load_ps(&ws.dst[r][n])));
-      const __m256i sum_exponent = _mm256_and_si256(sum, exponent);
-      const int special =
-          _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(sum_exponent, exponent)));
       const __m256i rounded =
           _mm256_and_si256(_mm256_add_epi32(sum, _mm256_set1_epi32(0x8000)),
                            _mm256_set1_epi32(static_cast<int>(0xFFFF0000u)));
@@ -178,12 +175,7 @@ void EndBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, Workspa
       const __m256i flushed = _mm256_blendv_epi8(
           rounded, _mm256_and_si256(rounded, _mm256_set1_epi32(static_cast<int>(0x80000000u))),
           denormal);
-      alignas(32) float out[8];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(out), flushed);
-      for (int lane = 0; lane < 8; ++lane) {
-        if ((special >> lane & 1) != 0) out[lane] = PackerL1Accumulate(ws.l1[r][n + lane], ws.dst[r][n + lane]);
-      }
-      _mm256_store_ps(&ws.l1[r][n], _mm256_load_ps(out));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(&ws.l1[r][n]), flushed);
     }
   }
 }
