@@ -5,6 +5,7 @@ The expected logits are float64 numpy products of the bf16-rounded activations w
 bfloat4_b quantisation of the checkpoint computed by bfp_reference.py (written from the spec),
 never by lmhead itself.
 """
+import os
 import pathlib
 
 import numpy as np
@@ -68,6 +69,51 @@ def test_fp32_logits_match_numpy_float64(model, tmp_path, mode, rows):
     assert np.corrcoef(got.ravel(), want.ravel())[0, 1] >= 0.99999
     row_norms = np.linalg.norm(want, axis=1, keepdims=True)
     assert np.max(np.abs(got - want) / row_norms) < 1e-5
+
+
+# Kernel caps ($LMHEAD_KERNELS): each level picks the best set this CPU allows below it, down
+# to the scalar reference (src/kernels/cpu_features.h).
+KERNEL_LEVELS = ["amx", "avx512", "avx2", "ref"]
+
+
+def run_capped(weights, tmp_path, level, numerics, x):
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / f"y_{level}_{numerics}.npy"
+    done = lmhead("run", "--weights", weights, "--mode", "decode", "--input", tmp_path / "x.npy",
+                  "--output", out, "--numerics", numerics,
+                  env=dict(os.environ, LMHEAD_KERNELS=level))
+    assert done.returncode == 0, done.stderr
+    return np.load(out)
+
+
+@pytest.mark.parametrize("level", KERNEL_LEVELS)
+def test_fp32_logits_match_numpy_float64_at_every_kernel_level(model, tmp_path, level):
+    _, weights, wq = model
+    x, x_bf16 = activations(5, 11)
+    got = run_capped(weights, tmp_path, level, "fp32", x)
+    want = x_bf16 @ wq
+    row_norms = np.linalg.norm(want, axis=1, keepdims=True)
+    assert np.max(np.abs(got - want) / row_norms) < 1e-5, level
+
+
+def test_tt_lofi_logits_are_the_same_bits_at_every_kernel_level(model, tmp_path):
+    # tt-lofi kernels promise the scalar reference's bits, whatever the instruction set.
+    _, weights, _ = model
+    x, _ = activations(5, 13)
+    ref = run_capped(weights, tmp_path, "ref", "tt-lofi", x)
+    for level in KERNEL_LEVELS[:-1]:
+        got = run_capped(weights, tmp_path, level, "tt-lofi", x)
+        assert np.array_equal(got.view(np.uint32), ref.view(np.uint32)), level
+
+
+def test_avx2_cap_runs_the_avx2_sets():
+    features = lmhead("info").stdout.splitlines()[0]
+    if "avx2" not in features:
+        pytest.skip(f"this CPU has no AVX2 ({features})")
+    info = lmhead("info", env=dict(os.environ, LMHEAD_KERNELS="avx2")).stdout
+    for name in ["matmul/bfp4b/fp32/avx2", "matmul/bfp4b/tt-lofi/avx2",
+                 "matmul/bfp8b/fp32/avx2", "matmul/bfp8b/tt-lofi/avx2"]:
+        assert name in info, info
 
 
 def test_topk_and_logsumexp_match_the_full_logits(model, tmp_path):
