@@ -77,8 +77,7 @@ TEST(RegistryTest, PicksTheBestSetTheCpuAllows) {
   };
   const uint32_t avx512 = kCpuAvx2 | kCpuAvx512;
   const uint32_t bf16 = avx512 | kCpuAvx512Bf16;
-  EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kFp32, bf16 | kCpuAmxBf16),
-            "matmul/bfp4b/fp32/amx");
+  EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kFp32, bf16 | kCpuAmxBf16), "matmul/bfp4b/fp32/amx");
   EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kFp32, bf16), "matmul/bfp4b/fp32/avx512bf16");
   EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kFp32, avx512), "matmul/bfp4b/fp32/avx512");
   EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kFp32, kCpuAvx2), "matmul/bfp4b/fp32/avx2");

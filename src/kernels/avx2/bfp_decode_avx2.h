@@ -14,14 +14,11 @@
 
 namespace lmhead::avx2_decode {
 
-// Tile rows ahead of the one being computed that PrefetchTileRow asks for (a
-// work item's next tile row is a bank row further, which the hardware
-// prefetchers do not follow far enough).
-inline constexpr int64_t kPrefetchTileRows = 3;
-
 // TileBytes() of formats.h, restated: the AVX2 files call no shared inline
 // function (avx2_kernels.h).
-static inline int BfpTileBytes(TileFormat format) { return format == TileFormat::kBfp8b ? 1088 : 576; }
+static inline int BfpTileBytes(TileFormat format) {
+  return format == TileFormat::kBfp8b ? 1088 : 576;
+}
 
 // True when every exponent byte of the tile is in [lo, 254]: then every value
 // is code * 2^(E - bias) in the fp32 normal range (or zero), as TT's host
@@ -76,28 +73,16 @@ static inline bool TileInRange(TileFormat format, const uint8_t* tile) {
 // values = the exact fp32 values of `tile` in group order: values[g][i] is
 // datum i of group g = face * 16 + row_in_face (spec §1.2), i.e. tile row
 // (g / 32) * 16 + g % 16, column ((g / 16) % 2) * 16 + i.
-static inline void DecodeTile(TileFormat format, const uint8_t* tile,
-                              float (*values)[kFaceDim]) {
+static inline void DecodeTile(TileFormat format, const uint8_t* tile, float (*values)[kFaceDim]) {
   if (!TileInRange(format, tile)) {
     // Denormal, inf or NaN values: TT's host decode, value by value.
-    DecodeBfpGroupsToFp32(format, tile, tile + kBfpGroupsPerTile, kBfpGroupsPerTile,
-                          &values[0][0]);
+    DecodeBfpGroupsToFp32(format, tile, tile + kBfpGroupsPerTile, kBfpGroupsPerTile, &values[0][0]);
     return;
   }
   for (int g = 0; g < kBfpGroupsPerTile; ++g) {
     ScaleGroup(GroupCodes(format, tile + kBfpGroupsPerTile, g), tile[g], ScaleBias(format),
                values[g]);
   }
-}
-
-// Prefetches tiles [nt0, nt0 + tiles) of tile row kt of `w` (if it exists).
-static inline void PrefetchTileRow(const TileMatrixView& w, int64_t kt, int64_t nt0, int tiles) {
-  if (kt >= w.k_tiles) return;
-  const size_t tile_bytes = static_cast<size_t>(avx2_decode::BfpTileBytes(w.format));
-  const char* p = reinterpret_cast<const char*>(w.tiles) +
-                  static_cast<size_t>(kt * w.n_tiles + nt0) * tile_bytes;
-  const size_t bytes = static_cast<size_t>(tiles) * tile_bytes;
-  for (size_t offset = 0; offset < bytes; offset += 64) _mm_prefetch(p + offset, _MM_HINT_T0);
 }
 
 }  // namespace lmhead::avx2_decode

@@ -19,6 +19,7 @@
 
 #include "kernels/avx2/avx2_kernels.h"
 #include "kernels/avx2/bfp_decode_avx2.h"
+#include "kernels/tile_passes.h"
 #include "kernels/x86_intrinsics.h"
 
 namespace lmhead {
@@ -31,8 +32,8 @@ constexpr int kPassCols = kPassTiles * kTileDim;
 constexpr int kBlockRows = 3;
 
 struct Workspace {
-  alignas(64) float acc[kPassRows][kPassCols];  // y partial sums of the pass
-  alignas(64) float x[kPassRows][kTileDim];     // activations of tile row kt
+  alignas(64) float acc[kPassRows][kPassCols];            // y partial sums of the pass
+  alignas(64) float x[kPassRows][kTileDim];               // activations of tile row kt
   alignas(64) float values[kBfpGroupsPerTile][kFaceDim];  // the decoded tile (DecodeTile)
 };
 
@@ -92,8 +93,8 @@ void TileRows(const float* x, const Workspace& ws, float* acc) {
 // Adds tile (kt, nt) times the pass's activations into the sums of tile
 // column t, in blocks of kBlockRows rows.
 void TileStep(const MatmulArgs& args, int64_t kt, int64_t nt, int t, int rows, Workspace& ws) {
-  const uint8_t* tile =
-      args.w.tiles + static_cast<size_t>(kt * args.w.n_tiles + nt) * avx2_decode::BfpTileBytes(args.w.format);
+  const uint8_t* tile = args.w.tiles + static_cast<size_t>(kt * args.w.n_tiles + nt) *
+                                           avx2_decode::BfpTileBytes(args.w.format);
   avx2_decode::DecodeTile(args.w.format, tile, ws.values);
   float* acc = &ws.acc[0][t * kTileDim];
   int r = 0;
@@ -111,8 +112,9 @@ void StoreRows(const MatmulArgs& args, int64_t row0, int rows, int64_t nt0, int 
     const int64_t cols = args.n_cols - n;
     if (cols <= 0) break;
     // Lane i is stored where i < cols.
-    const __m256i mask = _mm256_cmpgt_epi32(
-        _mm256_set1_epi32(cols >= 8 ? 8 : static_cast<int>(cols)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256i mask =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(cols >= 8 ? 8 : static_cast<int>(cols)),
+                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     for (int r = 0; r < rows; ++r) {
       _mm256_maskstore_ps(args.y + (row0 + r) * args.y_stride + n, mask,
                           _mm256_load_ps(&ws.acc[r][c]));
@@ -124,7 +126,8 @@ void RunPass(const MatmulArgs& args, int64_t row0, int rows, int64_t nt0, int ti
              Workspace& ws) {
   std::memset(ws.acc, 0, sizeof(ws.acc[0]) * static_cast<size_t>(rows));
   for (int64_t kt = 0; kt < args.w.k_tiles; ++kt) {
-    avx2_decode::PrefetchTileRow(args.w, kt + avx2_decode::kPrefetchTileRows, nt0, tiles);
+    tile_passes::PrefetchTileRow(args.w, kt + tile_passes::kPrefetchTileRows, nt0, tiles,
+                                 static_cast<size_t>(avx2_decode::BfpTileBytes(args.w.format)));
     LoadX(args, row0, rows, kt, ws);
     for (int t = 0; t < tiles; ++t) TileStep(args, kt, nt0 + t, t, rows, ws);
   }
@@ -137,14 +140,10 @@ void RunPass(const MatmulArgs& args, int64_t row0, int rows, int64_t nt0, int ti
 void MatmulFp32Avx2(const MatmulArgs& args) {
   using namespace avx2_fp32;  // NOLINT(build/namespaces): this file's own helpers
   Workspace ws;
-  for (int64_t nt0 = args.nt_begin; nt0 < args.nt_end; nt0 += kPassTiles) {
-    const int tiles =
-        static_cast<int>(args.nt_end - nt0 < kPassTiles ? args.nt_end - nt0 : kPassTiles);
-    for (int64_t row0 = 0; row0 < args.m; row0 += kPassRows) {
-      const int rows = static_cast<int>(args.m - row0 < kPassRows ? args.m - row0 : kPassRows);
-      RunPass(args, row0, rows, nt0, tiles, ws);
-    }
-  }
+  tile_passes::ForEachPass(args, kPassTiles, kPassRows,
+                           [&](int64_t row0, int rows, int64_t nt0, int tiles) {
+                             RunPass(args, row0, rows, nt0, tiles, ws);
+                           });
 }
 
 }  // namespace lmhead

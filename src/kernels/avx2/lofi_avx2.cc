@@ -22,6 +22,7 @@
 
 #include "kernels/avx2/avx2_kernels.h"
 #include "kernels/avx2/bfp_decode_avx2.h"
+#include "kernels/tile_passes.h"
 #include "kernels/tt_lofi.h"
 #include "kernels/x86_intrinsics.h"
 
@@ -44,8 +45,8 @@ struct Workspace {
 // LofiSrcA and LofiSrcB (tt_lofi.h) on 8 fp32 patterns: denormals flushed
 // (sign kept), then the bits of `mask` kept.
 inline __m256i LofiOperands(__m256i bits, uint32_t mask) {
-  const __m256i denormal = _mm256_cmpeq_epi32(
-      _mm256_and_si256(bits, _mm256_set1_epi32(0x7F800000)), _mm256_setzero_si256());
+  const __m256i denormal = _mm256_cmpeq_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x7F800000)),
+                                              _mm256_setzero_si256());
   const __m256i kept = _mm256_and_si256(bits, _mm256_set1_epi32(static_cast<int>(mask)));
   const __m256i sign = _mm256_and_si256(bits, _mm256_set1_epi32(static_cast<int>(0x80000000u)));
   return _mm256_blendv_epi8(kept, sign, denormal);
@@ -53,16 +54,15 @@ inline __m256i LofiOperands(__m256i bits, uint32_t mask) {
 
 // ws.w = the LoFi SrcA weights of tile (kt, nt), as doubles in [k][n] order.
 void LoadWeights(const MatmulArgs& args, int64_t kt, int64_t nt, Workspace& ws) {
-  const uint8_t* tile =
-      args.w.tiles +
-      static_cast<size_t>(kt * args.w.n_tiles + nt) * avx2_decode::BfpTileBytes(args.w.format);
+  const uint8_t* tile = args.w.tiles + static_cast<size_t>(kt * args.w.n_tiles + nt) *
+                                           avx2_decode::BfpTileBytes(args.w.format);
   avx2_decode::DecodeTile(args.w.format, tile, ws.values);
   for (int g = 0; g < kBfpGroupsPerTile; ++g) {
     // Group g is tile row (g / 32) * 16 + g % 16, columns ((g / 16) % 2) * 16 + i.
     double* row = &ws.w[(g / 32) * kFaceDim + g % kFaceDim][((g / kFaceDim) % 2) * kFaceDim];
     for (int i = 0; i < kFaceDim; i += 8) {
-      const __m256 v = _mm256_castsi256_ps(LofiOperands(
-          _mm256_castps_si256(_mm256_load_ps(&ws.values[g][i])), kLofiSrcAMask));
+      const __m256 v = _mm256_castsi256_ps(
+          LofiOperands(_mm256_castps_si256(_mm256_load_ps(&ws.values[g][i])), kLofiSrcAMask));
       _mm256_store_pd(row + i, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
       _mm256_store_pd(row + i + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
     }
@@ -107,19 +107,19 @@ void ChunkRow(const Workspace& ws, int k0, float* dst) {
     __m128 narrow[2];
     for (int i = 0; i < 2; ++i) {
       const __m256d old = _mm256_cvtps_pd(_mm_load_ps(dst + 4 * (v + i)));
-      const __m256i t = _mm256_and_si256(
-          _mm256_add_epi64(_mm256_castpd_si256(_mm256_add_pd(old, sums[v + i])),
-                           _mm256_set1_epi64x(static_cast<int64_t>(kRnaBias))),
-          _mm256_set1_epi64x(static_cast<int64_t>(kBf16KeepMask)));
+      const __m256i t =
+          _mm256_and_si256(_mm256_add_epi64(_mm256_castpd_si256(_mm256_add_pd(old, sums[v + i])),
+                                            _mm256_set1_epi64x(static_cast<int64_t>(kRnaBias))),
+                           _mm256_set1_epi64x(static_cast<int64_t>(kBf16KeepMask)));
       narrow[i] = _mm256_cvtpd_ps(_mm256_castsi256_pd(t));
     }
     const __m256i f = _mm256_castps_si256(_mm256_set_m128(narrow[1], narrow[0]));
     const __m256i e = _mm256_and_si256(f, _mm256_set1_epi32(0x7F800000));
     const __m256i magnitude = _mm256_and_si256(f, _mm256_set1_epi32(0x7FFFFFFF));
     const __m256i not_finite = _mm256_cmpeq_epi32(e, _mm256_set1_epi32(0x7F800000));
-    const __m256i denormal = _mm256_andnot_si256(
-        _mm256_cmpeq_epi32(magnitude, _mm256_setzero_si256()),
-        _mm256_cmpeq_epi32(e, _mm256_setzero_si256()));
+    const __m256i denormal =
+        _mm256_andnot_si256(_mm256_cmpeq_epi32(magnitude, _mm256_setzero_si256()),
+                            _mm256_cmpeq_epi32(e, _mm256_setzero_si256()));
     bad = _mm256_or_si256(bad, _mm256_or_si256(not_finite, denormal));
     rounded[v / 2] = _mm256_castsi256_ps(f);
   }
@@ -167,11 +167,10 @@ void EndBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, Workspa
     for (int n = 0; n < kTileDim; n += 8) {
       const __m256i sum = _mm256_castps_si256(
           _mm256_add_ps(_mm256_load_ps(&ws.l1[r][n]), _mm256_load_ps(&ws.dst[r][n])));
-      const __m256i rounded =
-          _mm256_and_si256(_mm256_add_epi32(sum, _mm256_set1_epi32(0x8000)),
-                           _mm256_set1_epi32(static_cast<int>(0xFFFF0000u)));
-      const __m256i denormal = _mm256_cmpeq_epi32(_mm256_and_si256(rounded, exponent),
-                                                  _mm256_setzero_si256());
+      const __m256i rounded = _mm256_and_si256(_mm256_add_epi32(sum, _mm256_set1_epi32(0x8000)),
+                                               _mm256_set1_epi32(static_cast<int>(0xFFFF0000u)));
+      const __m256i denormal =
+          _mm256_cmpeq_epi32(_mm256_and_si256(rounded, exponent), _mm256_setzero_si256());
       const __m256i flushed = _mm256_blendv_epi8(
           rounded, _mm256_and_si256(rounded, _mm256_set1_epi32(static_cast<int>(0x80000000u))),
           denormal);
@@ -186,7 +185,8 @@ void RunPass(const MatmulArgs& args, const LofiBlocking& blocking, int64_t row0,
   for (int64_t block_idx = 0; block_idx < blocking.num_blocks; ++block_idx) {
     BeginBlock(blocking, block_idx, rows, ws);
     for (int64_t kt = block_idx * block_tiles; kt < (block_idx + 1) * block_tiles; ++kt) {
-      avx2_decode::PrefetchTileRow(args.w, kt + avx2_decode::kPrefetchTileRows, nt, 1);
+      tile_passes::PrefetchTileRow(args.w, kt + tile_passes::kPrefetchTileRows, nt, 1,
+                                   static_cast<size_t>(avx2_decode::BfpTileBytes(args.w.format)));
       LoadWeights(args, kt, nt, ws);
       // Two MVMUL chunks per tile: tile-local k in [0, 16), then [16, 32) (spec §4.4).
       for (int k0 = 0; k0 < kTileDim; k0 += kLofiChunk) {
@@ -217,12 +217,9 @@ void MatmulTtLofiAvx2(const MatmulArgs& args) {
   const LofiBlocking blocking =
       MakeLofiBlocking(args.w.k_tiles, args.lofi.in0_block_w, args.lofi.packer_l1_acc);
   Workspace ws;
-  for (int64_t nt = args.nt_begin; nt < args.nt_end; ++nt) {
-    for (int64_t row0 = 0; row0 < args.m; row0 += kPassRows) {
-      const int rows = static_cast<int>(args.m - row0 < kPassRows ? args.m - row0 : kPassRows);
-      RunPass(args, blocking, row0, rows, nt, ws);
-    }
-  }
+  tile_passes::ForEachPass(args, 1, kPassRows, [&](int64_t row0, int rows, int64_t nt, int) {
+    RunPass(args, blocking, row0, rows, nt, ws);
+  });
 }
 
 }  // namespace lmhead

@@ -105,21 +105,6 @@ static inline void ScaleCodes(const TileCodes& codes, const uint8_t* exponents, 
   }
 }
 
-// Tile rows ahead of the one being computed that PrefetchTileRow asks for: a
-// work item's tile row is a few adjacent tiles, the next one a bank row
-// further, which the hardware prefetchers do not follow far enough.
-inline constexpr int64_t kPrefetchTileRows = 3;
-
-// Prefetches tiles [nt0, nt0 + tiles) of tile row kt of `w` (if it exists).
-static inline void PrefetchTileRow(const TileMatrixView& w, int64_t kt, int64_t nt0, int tiles,
-                                   size_t tile_bytes) {
-  if (kt >= w.k_tiles) return;
-  const char* p = reinterpret_cast<const char*>(w.tiles) +
-                  static_cast<size_t>(kt * w.n_tiles + nt0) * tile_bytes;
-  const size_t bytes = static_cast<size_t>(tiles) * tile_bytes;
-  for (size_t offset = 0; offset < bytes; offset += 64) _mm_prefetch(p + offset, _MM_HINT_T0);
-}
-
 }  // namespace lmhead::avx512_decode
 
 #endif  // LMHEAD_KERNELS_AVX512_BFP_DECODE_AVX512_H_

@@ -16,6 +16,7 @@
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/avx512/bfp_decode_avx512.h"
 #include "kernels/avx512/fp32_avx512_bfp4.h"
+#include "kernels/tile_passes.h"
 #include "kernels/x86_intrinsics.h"
 #include "lmhead/formats.h"
 
@@ -219,8 +220,8 @@ void RunPass(const MatmulArgs& args, int64_t row0, int rows, int64_t nt0, int ti
   std::memset(ws.acc, 0, sizeof(ws.acc[0]) * rows);
   const size_t tile_bytes = args.w.format == TileFormat::kBfp8b ? 1088 : 576;
   for (int64_t kt = 0; kt < args.w.k_tiles; ++kt) {
-    avx512_decode::PrefetchTileRow(args.w, kt + avx512_decode::kPrefetchTileRows, nt0, tiles,
-                                   tile_bytes);
+    tile_passes::PrefetchTileRow(args.w, kt + tile_passes::kPrefetchTileRows, nt0, tiles,
+                                 tile_bytes);
     LoadX(args, row0, rows, kt, ws);
     for (int t = 0; t < tiles; ++t) {
       TileStep(args, kt, nt0 + t, t, rows, ws);
@@ -235,14 +236,10 @@ void RunPass(const MatmulArgs& args, int64_t row0, int rows, int64_t nt0, int ti
 void MatmulFp32Avx512(const MatmulArgs& args) {
   using namespace avx512_fp32;  // NOLINT(build/namespaces): this file's own helpers
   Workspace ws;
-  for (int64_t nt0 = args.nt_begin; nt0 < args.nt_end; nt0 += kPassTiles) {
-    const int tiles =
-        static_cast<int>(args.nt_end - nt0 < kPassTiles ? args.nt_end - nt0 : kPassTiles);
-    for (int64_t row0 = 0; row0 < args.m; row0 += kPassRows) {
-      const int rows = static_cast<int>(args.m - row0 < kPassRows ? args.m - row0 : kPassRows);
-      RunPass(args, row0, rows, nt0, tiles, ws);
-    }
-  }
+  tile_passes::ForEachPass(args, kPassTiles, kPassRows,
+                           [&](int64_t row0, int rows, int64_t nt0, int tiles) {
+                             RunPass(args, row0, rows, nt0, tiles, ws);
+                           });
 }
 
 }  // namespace lmhead

@@ -31,6 +31,7 @@
 #include "kernels/avx512/bfp_decode_avx512.h"
 #include "kernels/avx512/lofi_avx512_blocks.h"
 #include "kernels/avx512/lofi_avx512_few.h"
+#include "kernels/tile_passes.h"
 #include "kernels/tt_lofi.h"
 #include "kernels/x86_intrinsics.h"
 
@@ -172,8 +173,8 @@ void RunPass(const MatmulArgs& args, const LofiBlocking& blocking, int max_sum, 
   for (int64_t block_idx = 0; block_idx < blocking.num_blocks; ++block_idx) {
     BeginBlock(blocking, block_idx, rows, ws);
     for (int64_t kt = block_idx * block_tiles; kt < (block_idx + 1) * block_tiles; ++kt) {
-      avx512_decode::PrefetchTileRow(args.w, kt + avx512_decode::kPrefetchTileRows, nt0, tiles,
-                                     tile_bytes);
+      tile_passes::PrefetchTileRow(args.w, kt + tile_passes::kPrefetchTileRows, nt0, tiles,
+                                   tile_bytes);
       for (int half = 0; half < 2; ++half) {
         ChunkStep(args, max_sum, row0, rows, nt0, tiles, kt, half, checked, ws);
       }
@@ -197,14 +198,10 @@ void MatmulTtLofiAvx512(const MatmulArgs& args) {
   const bool few = args.m <= kFewPassRows && args.w.format == TileFormat::kBfp4b;
   const int pass_tiles = few ? kFewPassTiles : kPassTiles;
   ws.stride = pass_tiles * kTileDim;
-  for (int64_t nt0 = args.nt_begin; nt0 < args.nt_end; nt0 += pass_tiles) {
-    const int tiles =
-        static_cast<int>(args.nt_end - nt0 < pass_tiles ? args.nt_end - nt0 : pass_tiles);
-    for (int64_t row0 = 0; row0 < args.m; row0 += kPassRows) {
-      const int rows = static_cast<int>(args.m - row0 < kPassRows ? args.m - row0 : kPassRows);
-      RunPass(args, blocking, max_sum, row0, rows, nt0, tiles, ws);
-    }
-  }
+  tile_passes::ForEachPass(args, pass_tiles, kPassRows,
+                           [&](int64_t row0, int rows, int64_t nt0, int tiles) {
+                             RunPass(args, blocking, max_sum, row0, rows, nt0, tiles, ws);
+                           });
 }
 
 }  // namespace lmhead

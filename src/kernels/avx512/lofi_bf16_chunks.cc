@@ -219,9 +219,9 @@ bool ChunkIsExact(const uint16_t (*xs)[kTileDim], int c) {
   e = _mm512_min_epu16(e, _mm512_shuffle_epi32(e, _MM_PERM_CDAB));
   e = _mm512_min_epu16(e, _mm512_srli_epi32(e, 16));
   const __m512i limit = _mm512_slli_epi32(
-      _mm512_min_epu32(_mm512_add_epi32(_mm512_and_si512(e, _mm512_set1_epi32(0xFFFF)),
-                                        _mm512_set1_epi32(18)),
-                       _mm512_set1_epi32(255)),
+      _mm512_min_epu32(
+          _mm512_add_epi32(_mm512_and_si512(e, _mm512_set1_epi32(0xFFFF)), _mm512_set1_epi32(18)),
+          _mm512_set1_epi32(255)),
       23);
   const __m512 bound = _mm512_mul_round_ps(ChunkMagnitudeSums(v), _mm512_set1_ps(kBoundFactor),
                                            _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
