@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "kernels/kernel_test_util.h"
 #include "kernels/kernels.h"
 #include "kernels/test_weights.h"
 #include "kernels/tt_lofi.h"
@@ -20,52 +21,24 @@
 namespace lmhead {
 namespace {
 
-constexpr float kSentinel = -12345.0f;  // marks output elements a kernel must not write
+using kernel_test::Case;
+using kernel_test::kSentinel;
+using kernel_test::kSpareCols;
 
-struct Problem {
-  const TestWeights* w;
-  const std::vector<uint16_t>* x;
-  int64_t m;
-  int64_t k;
-  int64_t x_stride;
-  int64_t nt_begin;
-  int64_t nt_end;
-  int64_t n_cols;
-};
-
-// Runs `fn` into a sentinel-filled (m, n_cols + 3) output; the 3 spare columns
-// per row catch writes past n_cols.
-std::vector<float> RunKernel(MatmulFn fn, const Problem& p, LofiOptions lofi = {}) {
-  const int64_t y_stride = p.n_cols + 3;
-  std::vector<float> y(static_cast<size_t>(p.m * y_stride), kSentinel);
-  MatmulArgs args;
-  args.x = p.x->data();
-  args.x_stride = p.x_stride;
-  args.m = p.m;
-  args.k = p.k;
-  args.w = p.w->View();
-  args.nt_begin = p.nt_begin;
-  args.nt_end = p.nt_end;
-  args.y = y.data();
-  args.y_stride = y_stride;
-  args.n_cols = p.n_cols;
-  args.lofi = lofi;
-  fn(args);
-  return y;
-}
-
-bool Written(const Problem& p, int64_t n) {
-  return n >= p.nt_begin * kTileDim && n < p.nt_end * kTileDim && n < p.n_cols;
+// kernel_test::Run with the case's LoFi options set to `lofi`.
+std::vector<float> RunKernel(MatmulFn fn, Case c, LofiOptions lofi = {}) {
+  c.lofi = lofi;
+  return kernel_test::Run(fn, c);
 }
 
 // Checks y against expected(row, n) on the written columns and the sentinel elsewhere.
 template <typename Expected>
-void ExpectOutput(const Problem& p, const std::vector<float>& y, Expected expected) {
-  const int64_t y_stride = p.n_cols + 3;
+void ExpectOutput(const Case& p, const std::vector<float>& y, Expected expected) {
+  const int64_t y_stride = p.n_cols + kSpareCols;
   for (int64_t row = 0; row < p.m; ++row) {
     for (int64_t n = 0; n < y_stride; ++n) {
       const float actual = y[static_cast<size_t>(row * y_stride + n)];
-      const float want = Written(p, n) ? expected(row, n) : kSentinel;
+      const float want = kernel_test::Written(p, n) ? expected(row, n) : kSentinel;
       ASSERT_EQ(actual, want) << "row " << row << " col " << n << " of m=" << p.m << " k=" << p.k
                               << " N range [" << p.nt_begin << ", " << p.nt_end
                               << ") n_cols=" << p.n_cols;
@@ -73,7 +46,7 @@ void ExpectOutput(const Problem& p, const std::vector<float>& y, Expected expect
   }
 }
 
-float X(const Problem& p, int64_t row, int64_t k) {
+float X(const Case& p, int64_t row, int64_t k) {
   return k < p.k ? Bf16ToFp32((*p.x)[static_cast<size_t>(row * p.x_stride + k)]) : 0.0f;
 }
 
@@ -94,7 +67,7 @@ TEST_P(Fp32ReferenceTest, EqualsDoubleSumOverConstructedWeights) {
   const std::vector<uint16_t> x = RandomBf16(rng, m, k, k + 5, 120, 131);
   const int64_t ranges[][2] = {{0, 4}, {1, 3}, {3, 4}, {2, 2}};
   for (const auto& range : ranges) {
-    const Problem p{&w, &x, m, k, k + 5, range[0], range[1], 4 * kTileDim - 7};
+    const Case p{&w, &x, m, k, k + 5, range[0], range[1], 4 * kTileDim - 7, {}};
     const std::vector<float> y = RunKernel(MatmulFp32Reference, p);
     ExpectOutput(p, y, [&](int64_t row, int64_t n) {
       double sum = 0.0;
@@ -134,7 +107,7 @@ TEST(TtLofiReferenceTest, HandComputedBlockingCase) {
   x[0] = Fp32ToBf16(256.0f);
   x[32] = x[48] = Fp32ToBf16(1.0f);
   for (int64_t k = 0; k < 128; ++k) x[static_cast<size_t>(128 + k)] = 0x3F81;  // 1.0078125
-  const Problem p{&w, &x, 2, 128, 128, 0, 1, 3};
+  const Case p{&w, &x, 2, 128, 128, 0, 1, 3, {}};
 
   auto expect = [&](std::vector<float> y, std::vector<float> row0, std::vector<float> row1) {
     ExpectOutput(p, y, [&](int64_t row, int64_t n) {
@@ -169,7 +142,7 @@ TEST(TtLofiReferenceTest, EqualsLofiDotOnEveryElement) {
       TestWeights w(format, c.k_tiles, 3);
       w.FillRandom(rng, 118, 133);
       const std::vector<uint16_t> x = RandomBf16(rng, c.m, c.k, c.k + 1, 118, 132);
-      const Problem p{&w, &x, c.m, c.k, c.k + 1, 1, 3, 3 * kTileDim - 5};
+      const Case p{&w, &x, c.m, c.k, c.k + 1, 1, 3, 3 * kTileDim - 5, {}};
       const LofiOptions lofi{.in0_block_w = c.in0_block_w, .packer_l1_acc = c.packer_l1_acc};
       std::vector<float> dense(static_cast<size_t>(w.rows() * w.cols()));
       for (int64_t k = 0; k < w.rows(); ++k) {
@@ -198,7 +171,7 @@ TEST(TtLofiReferenceTest, AtMostTwoBlocksIgnorePackerL1Acc) {
     w.FillRandom(rng, 115, 135);
     const int64_t k = k_tiles * kTileDim;
     const std::vector<uint16_t> x = RandomBf16(rng, 9, k, k, 110, 135);
-    const Problem p{&w, &x, 9, k, k, 0, 2, 64};
+    const Case p{&w, &x, 9, k, k, 0, 2, 64, {}};
     const int64_t in0_block_w = k_tiles == 4 ? 2 : 1;
     EXPECT_EQ(RunKernel(MatmulTtLofiReference, p, {in0_block_w, true}),
               RunKernel(MatmulTtLofiReference, p, {in0_block_w, false}))
@@ -216,7 +189,7 @@ TEST(TtLofiReferenceTest, StaysWithinTheRoundingBudgetOfFp32) {
   w.FillRandom(rng, 120, 130);
   const int64_t k = 8 * kTileDim;
   const std::vector<uint16_t> x = RandomBf16(rng, 5, k, k, 122, 128);
-  const Problem p{&w, &x, 5, k, k, 0, 2, 64};
+  const Case p{&w, &x, 5, k, k, 0, 2, 64, {}};
   const std::vector<float> lofi = RunKernel(MatmulTtLofiReference, p, {2, true});
   const std::vector<float> fp32 = RunKernel(MatmulFp32Reference, p);
   const double steps = 1.0 + static_cast<double>(k / kLofiChunk) + 4.0;  // + B = 4 blocks
@@ -224,7 +197,7 @@ TEST(TtLofiReferenceTest, StaysWithinTheRoundingBudgetOfFp32) {
     for (int64_t n = 0; n < p.n_cols; ++n) {
       double abs_sum = 0.0;
       for (int64_t kk = 0; kk < k; ++kk) abs_sum += std::fabs(X(p, row, kk) * w.Value(kk, n));
-      const size_t idx = static_cast<size_t>(row * (p.n_cols + 3) + n);
+      const size_t idx = static_cast<size_t>(row * (p.n_cols + kSpareCols) + n);
       EXPECT_LE(std::fabs(lofi[idx] - fp32[idx]), steps * std::ldexp(abs_sum, -7))
           << "row " << row << " col " << n;
     }
@@ -244,7 +217,7 @@ TEST(BankViewTest, PerBankViewsEqualTheWholeShard) {
   const std::vector<uint16_t> x = RandomBf16(rng, 7, 64, 64, 118, 132);
   const size_t tile_bytes = TileBytes(TileFormat::kBfp4b);
   for (MatmulFn fn : {MatmulFp32Reference, MatmulTtLofiReference}) {
-    const Problem whole{&w, &x, 7, 64, 64, 0, kBanks * kShardNt, n_cols};
+    const Case whole{&w, &x, 7, 64, 64, 0, kBanks * kShardNt, n_cols, {}};
     const std::vector<float> expected = RunKernel(fn, whole, {1, true});
     std::vector<float> y(expected.size(), kSentinel);
     for (int64_t bank = 0; bank < kBanks; ++bank) {
@@ -263,7 +236,7 @@ TEST(BankViewTest, PerBankViewsEqualTheWholeShard) {
       args.nt_begin = 0;
       args.nt_end = kShardNt;
       args.y = y.data() + bank * kShardNt * kTileDim;
-      args.y_stride = n_cols + 3;
+      args.y_stride = n_cols + kSpareCols;
       args.n_cols = std::min<int64_t>(kShardNt * kTileDim, n_cols - bank * kShardNt * kTileDim);
       args.lofi = {1, true};
       fn(args);
