@@ -4,17 +4,16 @@
 // one-process run bit for bit (that run is checked against float64
 // references in lm_head_test.cc), and a rank that fails, disagrees or hangs
 // stops every rank with its reason.
-#include <cstring>
-#include <filesystem>
-#include <functional>
-#include <random>
-#include <thread>
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "engine/engine_test_util.h"
 #include "lmhead/communicator.h"
-#include "lmhead/convert.h"
 #include "lmhead/lm_head.h"
 #include "lmhead/weights.h"
 
@@ -27,27 +26,12 @@ constexpr int64_t kHidden = 256;
 constexpr int64_t kVocab = 4096;
 
 std::string MakeWeights(const std::string& name, MeshShape mesh, uint64_t seed = 5) {
-  const fs::path root = fs::path(::testing::TempDir()) / ("distributed_test_" + name);
-  fs::remove_all(root);
-  SynthOptions synth;
-  synth.out_dir = (root / "ckpt").string();
-  synth.model = ModelDims{kHidden, kVocab, name};
-  synth.seed = seed;
-  EXPECT_TRUE(SynthesizeCheckpoint(synth).ok());
-  ConvertOptions convert;
-  convert.checkpoint = synth.out_dir;
-  convert.out_dir = (root / "weights").string();
-  convert.mesh = mesh;
-  EXPECT_TRUE(ConvertCheckpoint(convert).ok());
-  return convert.out_dir;
+  return engine_test::MakeTestWeights(fs::path(::testing::TempDir()) / ("distributed_test_" + name),
+                                      kHidden, kVocab, mesh, seed);
 }
 
 std::vector<float> RandomActivations(int64_t rows, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> x(static_cast<size_t>(rows * kHidden));
-  for (float& v : x) v = normal(rng);
-  return x;
+  return engine_test::RandomActivations(rows, kHidden, seed);
 }
 
 // Runs fn(rank, communicator) for every rank of an in-process group.
@@ -75,8 +59,7 @@ Result<ForwardResult> Forward(LmHead& head, const Call& call, const std::vector<
   options.k = call.k;
   options.keep_per_device = call.reduction == Reduction::kLogits;
   const Activations in{x, {}, call.rows, kHidden};
-  return std::string(call.mode) == "decode" ? head.Decode(in, options)
-                                            : head.Prefill(in, options);
+  return std::string(call.mode) == "decode" ? head.Decode(in, options) : head.Prefill(in, options);
 }
 
 template <typename Vector>
@@ -128,9 +111,9 @@ TEST_P(DistributedLmHeadTest, RankZeroEqualsOneProcessBitForBit) {
         auto got = Forward(**head, call, RandomActivations(call.rows, 3));
         ASSERT_TRUE(got.ok()) << got.status().ToString();
         const ForwardResult& ref = want[call_idx];
-        const std::string where = fmt::format("rank {}, {} {} rows, reduction {}, row {}", rank,
-                                              call.mode, call.rows,
-                                              static_cast<int>(call.reduction), input_row_idx);
+        const std::string where =
+            fmt::format("rank {}, {} {} rows, reduction {}, row {}", rank, call.mode, call.rows,
+                        static_cast<int>(call.reduction), input_row_idx);
         EXPECT_EQ(got->first_device, rank * per_rank) << where;
         EXPECT_EQ(got->num_transfers, ref.num_transfers) << where;
         for (size_t local = 0; local < got->per_device_logits.size(); ++local) {
@@ -234,8 +217,7 @@ TEST(DistributedLmHeadTest, AHungRankIsNamedByTheOthersWithinTheTimeout) {
     auto result = (*head)->Decode(Activations{x, {}, 1, kHidden}, {});
     ASSERT_FALSE(result.ok());
     EXPECT_EQ(result.status().code(), StatusCode::kIOError);
-    EXPECT_NE(result.status().message().find("nothing from rank 3 within 0.5 s"),
-              std::string::npos)
+    EXPECT_NE(result.status().message().find("nothing from rank 3 within 0.5 s"), std::string::npos)
         << result.status().message();
   });
 }

@@ -4,17 +4,17 @@
 // dequantised shards and from the unquantised checkpoint values.
 #include "lmhead/lm_head.h"
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <span>
 
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-
+#include "engine/engine_test_util.h"
 #include "kernels/reference.h"
 #include "lmhead/convert.h"
 #include "lmhead/formats.h"
@@ -38,31 +38,13 @@ struct Model {
 Model MakeModel(const std::string& name, int64_t vocab, MeshShape mesh, bool pad_vocab = false) {
   Model model;
   model.root = fs::path(::testing::TempDir()) / ("lm_head_test_" + name);
-  fs::remove_all(model.root);
   model.vocab = vocab;
-  SynthOptions synth;
-  synth.out_dir = (model.root / "ckpt").string();
-  synth.model = ModelDims{kHidden, vocab, name};
-  synth.seed = kSeed;
-  auto synth_report = SynthesizeCheckpoint(synth);
-  EXPECT_TRUE(synth_report.ok()) << synth_report.status().ToString();
-  ConvertOptions convert;
-  convert.checkpoint = synth.out_dir;
-  convert.out_dir = (model.root / "weights").string();
-  convert.mesh = mesh;
-  convert.pad_vocab = pad_vocab;
-  auto convert_report = ConvertCheckpoint(convert);
-  EXPECT_TRUE(convert_report.ok()) << convert_report.status().ToString();
-  model.weights = convert.out_dir;
+  model.weights = engine_test::MakeTestWeights(model.root, kHidden, vocab, mesh, kSeed, pad_vocab);
   return model;
 }
 
 std::vector<float> RandomActivations(int64_t rows, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> x(static_cast<size_t>(rows * kHidden));
-  for (float& v : x) v = normal(rng);
-  return x;
+  return engine_test::RandomActivations(rows, kHidden, seed);
 }
 
 // float64 logits [rows, V] of bf16(x) times `weights(k, v)`.
@@ -75,7 +57,8 @@ std::vector<double> ReferenceLogits(const std::vector<float>& x, int64_t rows, i
       const double w = weights(k, v);
       for (int64_t row = 0; row < rows; ++row) {
         logits[static_cast<size_t>(row * vocab + v)] +=
-            static_cast<double>(Bf16ToFp32(Fp32ToBf16(x[static_cast<size_t>(row * kHidden + k)]))) * w;
+            static_cast<double>(Bf16ToFp32(Fp32ToBf16(x[static_cast<size_t>(row * kHidden + k)]))) *
+            w;
       }
     }
   }
@@ -134,8 +117,8 @@ double MaxRowRelativeError(std::span<const float> got, const std::vector<double>
 }
 
 Result<ForwardResult> RunHead(const std::string& weights, Numerics numerics, const char* mode,
-                          const std::vector<float>& x, int64_t rows, ForwardOptions options = {},
-                          int64_t input_row_idx = 0) {
+                              const std::vector<float>& x, int64_t rows,
+                              ForwardOptions options = {}, int64_t input_row_idx = 0) {
   OpenOptions open;
   open.numerics = numerics;
   open.input_row_idx = input_row_idx;
@@ -154,7 +137,8 @@ class LmHeadMeshTest : public ::testing::TestWithParam<MeshCase> {};
 
 TEST_P(LmHeadMeshTest, Fp32DecodeMatchesFloat64ReferenceFromEveryInputRow) {
   const MeshCase& c = GetParam();
-  const Model model = MakeModel(fmt::format("mesh{}x{}", c.mesh.rows, c.mesh.cols), c.vocab, c.mesh);
+  const Model model =
+      MakeModel(fmt::format("mesh{}x{}", c.mesh.rows, c.mesh.cols), c.vocab, c.mesh);
   const std::vector<float> w = DequantizedWeights(model.weights, c.vocab);
   for (int64_t input_row_idx : {int64_t{0}, c.mesh.rows - 1}) {
     for (int64_t rows : {1, 7, 32}) {
@@ -177,7 +161,8 @@ INSTANTIATE_TEST_SUITE_P(Meshes, LmHeadMeshTest,
                          ::testing::Values(MeshCase{{1, 1}, 4096}, MeshCase{{1, 8}, 4096},
                                            MeshCase{{2, 4}, 4096}, MeshCase{{4, 8}, 4096}),
                          [](const ::testing::TestParamInfo<MeshCase>& param_info) {
-                           return fmt::format("{}x{}", param_info.param.mesh.rows, param_info.param.mesh.cols);
+                           return fmt::format("{}x{}", param_info.param.mesh.rows,
+                                              param_info.param.mesh.cols);
                          });
 
 // tt-lofi through the engine equals the scalar reference model run directly on
@@ -274,8 +259,7 @@ TEST(LmHeadTest, TtV3RejectsLongPrefillThatIsNotAMultipleOfTheChunk) {
   auto result = (*head)->Prefill(Activations{x, {}, 1025, kHidden}, {});
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(result.status().message().find("1025"), std::string::npos)
-      << result.status().message();
+  EXPECT_NE(result.status().message().find("1025"), std::string::npos) << result.status().message();
 }
 
 // The fused reductions equal the ones computed here from the full logits.
@@ -335,7 +319,7 @@ TEST(LmHeadTest, PaddedVocabColumnsNeverWin) {
       ++real;
     }
   }
-  EXPECT_EQ(real, vocab);  // Fewer real tokens than k: the rest stay -1.
+  EXPECT_EQ(real, vocab);            // Fewer real tokens than k: the rest stay -1.
   EXPECT_EQ(best->token_ids[0], 0);  // All ties: the smallest id wins.
   ForwardOptions lse;
   lse.reduction = Reduction::kLogSumExp;
