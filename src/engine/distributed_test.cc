@@ -65,7 +65,9 @@ Result<ForwardResult> Forward(LmHead& head, const Call& call, const std::vector<
 template <typename Vector>
 bool SameBytes(const Vector& a, const Vector& b) {
   using T = typename Vector::value_type;
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+  // memcmp must not see the null data() of an empty vector, even for 0 bytes.
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
 struct SplitCase {

@@ -39,6 +39,13 @@ static inline __m512i BlockWeights(__m512i data, int q, __m512i codes) {
   return _mm512_permutexvar_epi16(q == 0 ? data : _mm512_srli_epi16(data, 4 * q), codes);
 }
 
+// The 32 bits of the bf16 pair at x (which need not be 4-byte aligned).
+static inline int32_t LoadPair(const uint16_t* x) {
+  int32_t pair;
+  __builtin_memcpy(&pair, x, sizeof(pair));
+  return pair;
+}
+
 // acc += the bf16 pairs of `w` times the pair at `pair`, broadcast from memory.
 // Inline asm because GCC 12 keeps the pair in a register and spends a shuffle
 // per broadcast instead of using vdpbf16ps's {1to16} memory operand.

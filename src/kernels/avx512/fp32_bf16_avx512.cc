@@ -45,8 +45,8 @@ namespace lmhead {
 namespace avx512_bf16 {
 namespace {
 
-constexpr int kBlockRows = 8;  // rows sharing one read of a panel
-constexpr int kMaxPanels = 3;  // panels read side by side for few rows
+constexpr int kBlockRows = 8;             // rows sharing one read of a panel
+constexpr int kMaxPanels = 3;             // panels read side by side for few rows
 constexpr int kMinRowsScaledWeights = 5;  // PanelRowsScaledWeights from this many rows
 // xs[r][h] = x[r] of tile row kt times each group's scale (bf16 bits; zero
 // stays zero), for `rows` rows.
@@ -109,8 +109,8 @@ void PanelRows(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles, int6
           for (int h = 0; h < 2; ++h) {
             const __m512i w = BlockWeights(data[p][h], q, codes);
             for (int r = 0; r < R; ++r) {
-              acc[p][r][h] =
-                  DotPair(acc[p][r][h], w, reinterpret_cast<const uint32_t*>(&xs[p][r][h][2 * pair]));
+              acc[p][r][h] = DotPair(acc[p][r][h], w,
+                                     reinterpret_cast<const uint32_t*>(&xs[p][r][h][2 * pair]));
             }
           }
         }
@@ -133,8 +133,8 @@ void PanelRows(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles, int6
 // rows: there each vdpbf16ps needs its own (the scale differs per column
 // half), and on Zen 5 a broadcast costs about half a vdpbf16ps.
 template <int R, int P>
-void PanelRowsScaledWeights(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles,
-                            int64_t k, const uint16_t* x, int64_t x_stride, float* out) {
+void PanelRowsScaledWeights(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles, int64_t k,
+                            const uint16_t* x, int64_t x_stride, float* out) {
   static_assert(P * R <= kBlockRows, "2 P R sums must fit in 16 registers");
   __m512 acc[P][R][2];
   for (int p = 0; p < P; ++p) {
@@ -144,12 +144,12 @@ void PanelRowsScaledWeights(const uint8_t* panels, int64_t panel_bytes, int64_t 
   const __m512i magnitude = _mm512_set1_epi16(0x7FFF);
   alignas(64) uint16_t tail[R][kTileDim];  // the last tile row's x, zero-padded
   for (int64_t kt = 0; kt < k_tiles; ++kt) {
-    const uint32_t* xp[R];  // x pairs of tile row kt
+    const uint16_t* xp[R];  // x pairs of tile row kt
     const bool partial = (kt + 1) * kTileDim > k;
     for (int r = 0; r < R; ++r) {
       const uint16_t* row = x + r * x_stride + kt * kTileDim;
       if (partial) _mm512_store_si512(tail[r], _mm512_maskz_loadu_epi16(KMask(k, kt), row));
-      xp[r] = reinterpret_cast<const uint32_t*>(partial ? tail[r] : row);
+      xp[r] = partial ? tail[r] : row;
     }
     __m512i scale[P][2];
     for (int p = 0; p < P; ++p) {
@@ -175,7 +175,7 @@ void PanelRowsScaledWeights(const uint8_t* panels, int64_t panel_bytes, int64_t 
         }
         for (int r = 0; r < R; ++r) {
           const __m512bh xb =
-              reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(xp[r][pair])));
+              reinterpret_cast<__m512bh>(_mm512_set1_epi32(LoadPair(xp[r] + 2 * pair)));
           for (int p = 0; p < P; ++p) {
             for (int h = 0; h < 2; ++h) acc[p][r][h] = _mm512_dpbf16_ps(acc[p][r][h], w[p][h], xb);
           }

@@ -79,8 +79,8 @@ void SlabRows(const uint16_t* w, int pairs, const uint16_t* x, int64_t x_stride,
     const __m512bh w1 = reinterpret_cast<__m512bh>(_mm512_load_si512(w + (2 * p + 1) * kTileDim));
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r) {
-      const uint32_t* pair = reinterpret_cast<const uint32_t*>(x + r * x_stride) + p;
-      const __m512bh xb = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(*pair)));
+      const __m512bh xb =
+          reinterpret_cast<__m512bh>(_mm512_set1_epi32(LoadPair(x + r * x_stride + 2 * p)));
       acc[r][0] = _mm512_dpbf16_ps(acc[r][0], w0, xb);
       acc[r][1] = _mm512_dpbf16_ps(acc[r][1], w1, xb);
     }
