@@ -15,7 +15,6 @@
 // 16 KiB block in L1.
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 
 #include "kernels/avx2/avx2_kernels.h"
 #include "kernels/avx2/bfp_decode_avx2.h"

@@ -99,8 +99,8 @@ void ChunkRow(const Workspace& ws, int k0, float* dst) {
     }
   }
   // RNA16(RNA13(dst + S)) on the double bits, narrowed to fp32: exact for
-  // normal bf16 values and zero. Lanes that narrow to a denormal, inf or NaN
-  // take the scalar rule.
+  // normal bf16 values and zero. If a lane narrows to a denormal, inf or NaN,
+  // the whole row of the chunk takes the scalar rule.
   __m256 rounded[4];
   __m256i bad = _mm256_setzero_si256();
   for (int v = 0; v < 8; v += 2) {
