@@ -129,8 +129,7 @@ void MatmulFp32Reference(const MatmulArgs& args) {
 
 void MatmulTtLofiReference(const MatmulArgs& args) {
   DcheckArgs(args);
-  const LofiBlocking blocking =
-      MakeLofiBlocking(args.w.k_tiles, args.lofi.in0_block_w, args.lofi.packer_l1_acc);
+  const LofiBlocking blocking = MakeLofiBlocking(args);
   // y: (m, n_cols) bf16-valued f32 = x: (m, k) bf16 @ w: (Kt, Nt) tiles.
   for (int64_t nt = args.nt_begin; nt < args.nt_end; ++nt) {
     for (int64_t row0 = 0; row0 < args.m; row0 += kRowBlock) {

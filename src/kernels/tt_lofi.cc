@@ -83,6 +83,10 @@ LofiBlocking MakeLofiBlocking(int64_t k_tiles, int64_t in0_block_w, bool packer_
   return blocking;
 }
 
+LofiBlocking MakeLofiBlocking(const MatmulArgs& args) {
+  return MakeLofiBlocking(args.w.k_tiles, args.lofi.in0_block_w, args.lofi.packer_l1_acc);
+}
+
 void LofiBeginBlock(const LofiBlocking& blocking, int64_t block_idx, LofiAccumulator& acc) {
   if (block_idx == 0) {
     acc = LofiAccumulator{};

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "base/check.h"
+#include "kernels/kernels.h"
 
 namespace lmhead {
 
@@ -109,6 +110,9 @@ struct LofiBlocking {
 // the compute config's packer_l1_acc. Precondition: in0_block_w divides Kt
 // (TTNN validates Kt % in0_block_w == 0).
 LofiBlocking MakeLofiBlocking(int64_t k_tiles, int64_t in0_block_w, bool packer_l1_acc);
+
+// MakeLofiBlocking for a kernel call: its weights' Kt and its LoFi options.
+LofiBlocking MakeLofiBlocking(const MatmulArgs& args);
 
 // The state of one output element through the K loop: the bf16 Dst register
 // and, with packer L1 accumulation, the bf16 partial held in L1 (mm_partials).

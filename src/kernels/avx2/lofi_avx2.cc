@@ -214,8 +214,7 @@ void RunPass(const MatmulArgs& args, const LofiBlocking& blocking, int64_t row0,
 void MatmulTtLofiAvx2(const MatmulArgs& args) {
   using namespace avx2_lofi;  // NOLINT(build/namespaces): this file's own helpers
   if (args.m <= 0 || args.nt_begin >= args.nt_end) return;
-  const LofiBlocking blocking =
-      MakeLofiBlocking(args.w.k_tiles, args.lofi.in0_block_w, args.lofi.packer_l1_acc);
+  const LofiBlocking blocking = MakeLofiBlocking(args);
   Workspace ws;
   tile_passes::ForEachPass(args, 1, kPassRows, [&](int64_t row0, int rows, int64_t nt, int) {
     RunPass(args, blocking, row0, rows, nt, ws);

@@ -190,8 +190,7 @@ void RunPass(const MatmulArgs& args, const LofiBlocking& blocking, int max_sum, 
 void MatmulTtLofiAvx512(const MatmulArgs& args) {
   using namespace avx512_lofi;  // NOLINT(build/namespaces): this file's own helpers
   if (args.m <= 0 || args.nt_begin >= args.nt_end) return;
-  const LofiBlocking blocking =
-      MakeLofiBlocking(args.w.k_tiles, args.lofi.in0_block_w, args.lofi.packer_l1_acc);
+  const LofiBlocking blocking = MakeLofiBlocking(args);
   const int max_sum = MaxExponentSum(2 * args.w.k_tiles + blocking.num_blocks);
   Workspace ws;
   // Few rows of bfp4_b: wide passes for the few-rows path.

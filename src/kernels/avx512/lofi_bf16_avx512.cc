@@ -319,8 +319,7 @@ constexpr PanelFn kPanelFns[kBlockRows + 1] = {nullptr,     RunPanel<1>, RunPane
 void MatmulTtLofiAvx512Bf16(const MatmulArgs& args) {
   using namespace avx512_lofi_bf16;  // NOLINT(build/namespaces): this file's own helpers
   if (args.m <= 0 || args.nt_begin >= args.nt_end) return;
-  const LofiBlocking blocking =
-      MakeLofiBlocking(args.w.k_tiles, args.lofi.in0_block_w, args.lofi.packer_l1_acc);
+  const LofiBlocking blocking = MakeLofiBlocking(args);
   const int max_sum = avx512_lofi::MaxExponentSum(2 * args.w.k_tiles + blocking.num_blocks);
   const int64_t panel_bytes = Bfp4bPanelBytes(args.w.k_tiles);
   DstState state;
