@@ -42,8 +42,8 @@ namespace lmhead {
 struct OpenOptions {
   Numerics numerics = Numerics::kTtLofi;
   CompatMode compat = CompatMode::kSeed;
-  int64_t input_row_idx = 0;  // Mesh row the host writes the input to.
-  int num_threads = 0;        // 0: every hardware thread.
+  int64_t input_row_idx = 0;      // Mesh row the host writes the input to.
+  int num_threads = 0;            // 0: every hardware thread.
   bool verify_checksums = false;  // Hash every shard byte at Open (slow for full size).
   // The processes the mesh's devices are spread over; null: this process holds
   // every device. Every rank calls Open, Decode and Prefill with the same
@@ -58,25 +58,6 @@ enum class Reduction {
   kLogits,     // [rows, V] float32.
   kTopK,       // [rows, k] token ids (best first) and their logits; argmax is k = 1.
   kLogSumExp,  // [rows] log(sum(exp(logits))) over the vocabulary.
-};
-
-struct ForwardOptions {
-  Reduction reduction = Reduction::kLogits;
-  int k = 1;                     // For kTopK: 1 <= k <= 1024.
-  bool last_token_only = false;  // Prefill: logits of the final position only.
-  bool allow_nonfinite = false;  // Otherwise NaN/Inf in the input is an error.
-  bool keep_per_device = false;  // Keep each device's [rows, V/D] logits (this process's devices).
-  // Several processes: bring the full logits to rank 0. False leaves each
-  // process only its devices' logits (keep_per_device), moving nothing.
-  bool gather_logits = true;
-};
-
-// Host activations [rows, H], row-major: float32 values, or bf16 bit patterns.
-struct Activations {
-  std::span<const float> fp32;
-  std::span<const uint16_t> bf16;  // Used when fp32 is empty.
-  int64_t rows = 0;
-  int64_t cols = 0;
 };
 
 // std::allocator whose resize() leaves new elements uninitialised: the
@@ -105,6 +86,29 @@ struct UninitializedAllocator : std::allocator<T> {
 // Full logits: a std::vector<float> in all but its allocator.
 using LogitBuffer = std::vector<float, UninitializedAllocator<float>>;
 
+struct ForwardOptions {
+  Reduction reduction = Reduction::kLogits;
+  int k = 1;                     // For kTopK: 1 <= k <= 1024.
+  bool last_token_only = false;  // Prefill: logits of the final position only.
+  bool allow_nonfinite = false;  // Otherwise NaN/Inf in the input is an error.
+  bool keep_per_device = false;  // Keep each device's [rows, V/D] logits (this process's devices).
+  // Several processes: bring the full logits to rank 0. False leaves each
+  // process only its devices' logits (keep_per_device), moving nothing.
+  bool gather_logits = true;
+  // One process: storage for the full logits, taken over (left empty) when
+  // set, e.g. the logits of the previous call handed back. Its pages are
+  // already faulted in; fresh ones cost a 1 GB prefill about 8% of its time.
+  LogitBuffer* reuse_logits = nullptr;
+};
+
+// Host activations [rows, H], row-major: float32 values, or bf16 bit patterns.
+struct Activations {
+  std::span<const float> fp32;
+  std::span<const uint16_t> bf16;  // Used when fp32 is empty.
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+
 // Wall time of each stage of one call, in seconds.
 struct StageTimes {
   double scatter = 0;  // Host write + mesh_scatter.
@@ -118,25 +122,25 @@ struct StageTimes {
 struct ForwardResult {
   int64_t rows = 0;  // Output rows (1 with last_token_only).
   int64_t vocab_size = 0;
-  LogitBuffer logits;               // kLogits: [rows, vocab_size].
-  std::vector<int64_t> token_ids;   // kTopK: [rows, k].
-  std::vector<float> values;        // kTopK: [rows, k].
-  std::vector<double> logsumexp;    // kLogSumExp: [rows].
+  LogitBuffer logits;              // kLogits: [rows, vocab_size].
+  std::vector<int64_t> token_ids;  // kTopK: [rows, k].
+  std::vector<float> values;       // kTopK: [rows, k].
+  std::vector<double> logsumexp;   // kLogSumExp: [rows].
   // keep_per_device: [rows, V/D] for each of devices first_device, first_device + 1, ...
   std::vector<std::vector<float>> per_device_logits;
   StageTimes times;
-  int64_t num_transfers = 0;        // point_to_point calls of mesh_scatter.
-  int64_t transfer_bytes = 0;       // Bytes those calls carried.
-  int64_t combine_bytes = 0;        // Bytes that left the devices for the combine.
-  int64_t weight_bytes = 0;         // Weight bytes this process's matmul streamed.
-  double flops = 0;                 // 2 * rows * H * V / num_processes: this process's share.
-  std::vector<std::string> trace;   // The TTNN ops run, one line each.
-  int process_rank = 0;             // This process, of num_processes.
+  int64_t num_transfers = 0;       // point_to_point calls of mesh_scatter.
+  int64_t transfer_bytes = 0;      // Bytes those calls carried.
+  int64_t combine_bytes = 0;       // Bytes that left the devices for the combine.
+  int64_t weight_bytes = 0;        // Weight bytes this process's matmul streamed.
+  double flops = 0;                // 2 * rows * H * V / num_processes: this process's share.
+  std::vector<std::string> trace;  // The TTNN ops run, one line each.
+  int process_rank = 0;            // This process, of num_processes.
   int num_processes = 1;
-  int64_t first_device = 0;         // This process holds num_local_devices devices
-  int64_t num_local_devices = 0;    // from first_device on.
-  NetworkTraffic scatter_network;   // mesh_scatter's point_to_point messages of this process.
-  NetworkTraffic combine_network;   // The gather of logits or of per-device partials.
+  int64_t first_device = 0;        // This process holds num_local_devices devices
+  int64_t num_local_devices = 0;   // from first_device on.
+  NetworkTraffic scatter_network;  // mesh_scatter's point_to_point messages of this process.
+  NetworkTraffic combine_network;  // The gather of logits or of per-device partials.
 };
 
 class LmHead {

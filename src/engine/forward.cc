@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The decode and prefill paths of the seed, op for op, and the combine after them.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "engine/forward_combine.h"
 #include "engine/lm_head_impl.h"
@@ -23,9 +23,8 @@ double SecondsSince(Clock::time_point start) {
 
 Status ValidateForwardOptions(const ForwardOptions& options) {
   if (options.reduction == Reduction::kTopK && (options.k < 1 || options.k > kMaxTopK)) {
-    return Status::InvalidArgument(
-        fmt::format("[LmHead] top-k needs 1 <= k <= {} (k={}); use a smaller k", kMaxTopK,
-                    options.k));
+    return Status::InvalidArgument(fmt::format(
+        "[LmHead] top-k needs 1 <= k <= {} (k={}); use a smaller k", kMaxTopK, options.k));
   }
   return Status::Ok();
 }
@@ -33,8 +32,8 @@ Status ValidateForwardOptions(const ForwardOptions& options) {
 // Rows [first_row, first_row + num_rows) of x as bf16 (round to nearest even
 // for fp32 input), followed by zero rows up to padded_rows: TT's padded input.
 Result<std::vector<uint16_t>> InputAsBf16(const Activations& x, int64_t hidden_size,
-                                          int64_t first_row, int64_t num_rows,
-                                          int64_t padded_rows, bool allow_nonfinite) {
+                                          int64_t first_row, int64_t num_rows, int64_t padded_rows,
+                                          bool allow_nonfinite) {
   const bool is_fp32 = !x.fp32.empty();
   const size_t have = is_fp32 ? x.fp32.size() : x.bf16.size();
   if (x.cols != hidden_size || x.rows < 1 || have != static_cast<size_t>(x.rows * x.cols)) {
@@ -102,6 +101,11 @@ Status LinearAndCombine(LmHead::Impl& impl, const MeshTensor& x, int64_t num_row
   const bool full_logits = options.reduction == Reduction::kLogits;
   LogitBuffer slab;
   LogitBuffer& logits = impl.ranks.distributed() ? slab : result.logits;
+  if (full_logits && options.reuse_logits != nullptr && !impl.ranks.distributed()) {
+    logits = std::move(*options.reuse_logits);
+    options.reuse_logits->clear();
+    logits.clear();  // Keeps the storage; a growing resize then copies nothing.
+  }
   // Not zeroed: the passes below write every element.
   if (full_logits) logits.resize(static_cast<size_t>(num_rows * stride));
   std::vector<float> scratch;
@@ -154,8 +158,8 @@ void FinishTrace(LmHead::Impl& impl, ForwardResult& result, Clock::time_point st
 }
 
 std::string LinearRecord(const LinearConfig& linear, int64_t rows) {
-  return fmt::format("rows={}, program_config={}, memory_config={}, compute_kernel_config={}",
-                     rows, ToString(linear.program_config), ToString(linear.memory_config),
+  return fmt::format("rows={}, program_config={}, memory_config={}, compute_kernel_config={}", rows,
+                     ToString(linear.program_config), ToString(linear.memory_config),
                      ToString(linear.compute_kernel_config));
 }
 
@@ -197,9 +201,9 @@ Result<PrefillInput> PrefillInputOf(const LmHead::Impl& impl, const Activations&
     return Status::Internal("[Prefill] the planner returned no prefill plan for mode=prefill");
   }
   LMHEAD_ASSIGN_OR_RETURN(
-      input.rows, InputAsBf16(x, impl.plan.model.hidden_size, std::max<int64_t>(first_row, 0),
-                              input.seq_len, input.planned.prefill->padded_seq_len,
-                              options.allow_nonfinite));
+      input.rows,
+      InputAsBf16(x, impl.plan.model.hidden_size, std::max<int64_t>(first_row, 0), input.seq_len,
+                  input.planned.prefill->padded_seq_len, options.allow_nonfinite));
   return input;
 }
 
@@ -218,9 +222,8 @@ Result<ForwardResult> RunDecode(LmHead::Impl& impl, const Activations& x,
 
   auto stage = Clock::now();
   TensorSpec spec{plan.input_shape, DType::kBf16, plan.input_memory_config};
-  LMHEAD_ASSIGN_OR_RETURN(
-      MeshTensor input,
-      PlaceInput(*impl.mesh, std::move(input_rows).value(), spec, plan.mesh_scatter));
+  LMHEAD_ASSIGN_OR_RETURN(MeshTensor input, PlaceInput(*impl.mesh, std::move(input_rows).value(),
+                                                       spec, plan.mesh_scatter));
   result.times.scatter = SecondsSince(stage);
 
   // Only the caller's rows are computed: the padding rows are zeros whose
@@ -254,12 +257,12 @@ Result<ForwardResult> RunPrefill(LmHead::Impl& impl, const Activations& x,
   auto stage = Clock::now();
   TensorSpec spec{{1, 1, plan.padded_seq_len, hidden}, DType::kBf16, plan.input_memory_config};
   LMHEAD_ASSIGN_OR_RETURN(
-      MeshTensor input,
-      PlaceInput(*impl.mesh, std::move(prepared->rows), spec, plan.mesh_scatter));
+      MeshTensor input, PlaceInput(*impl.mesh, std::move(prepared->rows), spec, plan.mesh_scatter));
   result.times.scatter = SecondsSince(stage);
   if (plan.chunked) {
-    impl.mesh->RecordOp({"ttnn.reshape", fmt::format("[1, {}, {}, {}]", plan.num_chunks,
-                                                     plan.chunk_rows, hidden), 0, 0});
+    impl.mesh->RecordOp({"ttnn.reshape",
+                         fmt::format("[1, {}, {}, {}]", plan.num_chunks, plan.chunk_rows, hidden),
+                         0, 0});
   }
   impl.mesh->RecordOp({"ttnn.linear", LinearRecord(plan.linear, plan.padded_seq_len), 0, 0});
   // Chunks are independent rows, so one chunk is one pass; rows past S are the
@@ -270,10 +273,11 @@ Result<ForwardResult> RunPrefill(LmHead::Impl& impl, const Activations& x,
                                           /*decode=*/false, lofi, options, result));
   LMHEAD_RETURN_IF_ERROR(impl.mesh->Deallocate(input));
   if (plan.chunked) {
-    impl.mesh->RecordOp({"ttnn.reshape", fmt::format("[1, 1, {}, {}] (de-chunk; padding rows "
-                                                     "beyond S={} dropped)",
-                                                     plan.padded_seq_len, plan.output_shape[3],
-                                                     seq_len), 0, 0});
+    impl.mesh->RecordOp({"ttnn.reshape",
+                         fmt::format("[1, 1, {}, {}] (de-chunk; padding rows "
+                                     "beyond S={} dropped)",
+                                     plan.padded_seq_len, plan.output_shape[3], seq_len),
+                         0, 0});
   }
   FinishTrace(impl, result, start);
   return result;

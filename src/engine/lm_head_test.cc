@@ -249,6 +249,40 @@ TEST(LmHeadTest, Fp32PrefillAcrossTheChunkBoundary) {
   }
 }
 
+// reuse_logits: the call takes the buffer's storage over (no new allocation
+// when it is large enough, a fresh one when it is not) and leaves it empty;
+// the logits are those of a call without it, against the float64 reference.
+TEST(LmHeadTest, PrefillReusesTheLogitStorageItIsGiven) {
+  const int64_t vocab = 256;
+  const Model model = MakeModel("reuse", vocab, MeshShape{1, 2});
+  const std::vector<float> w = DequantizedWeights(model.weights, vocab);
+  OpenOptions open;
+  open.numerics = Numerics::kFp32;
+  open.num_threads = 2;
+  auto head = LmHead::Open(model.weights, open);
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  for (const int64_t capacity : {int64_t{700}, int64_t{1}}) {
+    const int64_t seq_len = 600;
+    const std::vector<float> x = RandomActivations(seq_len, 21);
+    LogitBuffer storage(static_cast<size_t>(capacity * vocab), -1.0f);
+    const float* old_data = storage.data();
+    ForwardOptions options;
+    options.reuse_logits = &storage;
+    auto result = (*head)->Prefill(Activations{x, {}, seq_len, kHidden}, options);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    EXPECT_TRUE(storage.empty());
+    EXPECT_EQ(result->logits.data() == old_data, capacity >= seq_len) << capacity;
+    const auto want = ReferenceLogits(x, seq_len, vocab, [&](int64_t k, int64_t v) {
+      return static_cast<double>(w[static_cast<size_t>(k * vocab + v)]);
+    });
+    EXPECT_LT(MaxRowRelativeError(result->logits, want, seq_len, vocab), 1e-5) << capacity;
+    auto plain = (*head)->Prefill(Activations{x, {}, seq_len, kHidden}, {});
+    ASSERT_TRUE(plain.ok());
+    EXPECT_TRUE(std::equal(plain->logits.begin(), plain->logits.end(), result->logits.begin(),
+                           result->logits.end()));
+  }
+}
+
 TEST(LmHeadTest, TtV3RejectsLongPrefillThatIsNotAMultipleOfTheChunk) {
   const Model model = MakeModel("v3", 1024, MeshShape{1, 2});
   OpenOptions open;

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // `lmhead bench`: the whole DeepSeek-V3 head, timed against limits measured in the same run.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <sstream>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "command.h"
 #include "lmhead/lm_head.h"
@@ -58,8 +58,8 @@ Result<std::vector<int64_t>> ParseRows(const std::string& text) {
     int64_t value = 0;
     auto [ptr, error] = std::from_chars(item.data(), item.data() + item.size(), value);
     if (error != std::errc() || ptr != item.data() + item.size() || value < 1 || value > 32) {
-      return Status::InvalidArgument(fmt::format(
-          "[bench] --m {}: '{}' is not a decode row count in 1..32", text, item));
+      return Status::InvalidArgument(
+          fmt::format("[bench] --m {}: '{}' is not a decode row count in 1..32", text, item));
     }
     rows.push_back(value);
   }
@@ -72,13 +72,17 @@ struct Timing {
   ForwardResult last;
 };
 
-// Runs `call` once to warm up, then `repetitions` times; whole-call wall time.
+// Runs `call(reuse)` once to warm up, then `repetitions` times; whole-call
+// wall time.
 template <typename Call>
 Result<Timing> TimeCalls(int repetitions, Call call) {
   std::vector<double> times;
   Timing timing;
   for (int rep = 0; rep <= repetitions; ++rep) {
-    LMHEAD_ASSIGN_OR_RETURN(timing.last, call());
+    // The previous call's logits storage goes back in, as a serving loop
+    // would hand it back: no call faults in fresh pages for its output.
+    LogitBuffer reuse = std::move(timing.last.logits);
+    LMHEAD_ASSIGN_OR_RETURN(timing.last, call(&reuse));
     if (rep > 0) times.push_back(timing.last.times.total * 1e3);
   }
   std::sort(times.begin(), times.end());
@@ -100,8 +104,9 @@ nlohmann::json CaseJson(const std::string& mode, int64_t rows, const std::string
   };
   const double compute_peak = limits.compute().median_tflops;
   const double roofline_ms =
-      1e3 * std::max(static_cast<double>(t.last.weight_bytes) / (limits.bandwidth.median_gbps * 1e9),
-                     compute_peak > 0 ? t.last.flops / (compute_peak * 1e12) : 0.0);
+      1e3 *
+      std::max(static_cast<double>(t.last.weight_bytes) / (limits.bandwidth.median_gbps * 1e9),
+               compute_peak > 0 ? t.last.flops / (compute_peak * 1e12) : 0.0);
   nlohmann::json j = {
       {"mode", mode},
       {"numerics", numerics},
@@ -133,19 +138,19 @@ void PrintCase(const nlohmann::json& c, const Limits& limits, const std::string&
   const bool decode = c["mode"] == "decode";
   const double compute_ratio = limits.amx.available ? c["ratio_to_amx_peak"].get<double>()
                                                     : c["ratio_to_avx512_bf16_peak"].get<double>();
-  std::printf("%-8s %-8s %6lld  %10.2f %10.2f  %8.2f GB/s (%5.1f%% of read bw)  %7.3f TFLOP/s "
-              "(%5.1f%% of %s)  %5.1f%% of roofline  %s\n",
-              c["mode"].get<std::string>().c_str(), c["numerics"].get<std::string>().c_str(),
-              static_cast<long long>(decode ? c["m"].get<int64_t>() : c["seq_len"].get<int64_t>()),
-              c["median_ms"].get<double>(), c["min_ms"].get<double>(), c["gbps"].get<double>(),
-              100.0 * c["ratio_to_read_bw"].get<double>(), c["tflops"].get<double>(),
-              100.0 * compute_ratio, limits.compute_name(),
-              100.0 * c["ratio_to_roofline"].get<double>(), kernels.c_str());
+  std::printf(
+      "%-8s %-8s %6lld  %10.2f %10.2f  %8.2f GB/s (%5.1f%% of read bw)  %7.3f TFLOP/s "
+      "(%5.1f%% of %s)  %5.1f%% of roofline  %s\n",
+      c["mode"].get<std::string>().c_str(), c["numerics"].get<std::string>().c_str(),
+      static_cast<long long>(decode ? c["m"].get<int64_t>() : c["seq_len"].get<int64_t>()),
+      c["median_ms"].get<double>(), c["min_ms"].get<double>(), c["gbps"].get<double>(),
+      100.0 * c["ratio_to_read_bw"].get<double>(), c["tflops"].get<double>(), 100.0 * compute_ratio,
+      limits.compute_name(), 100.0 * c["ratio_to_roofline"].get<double>(), kernels.c_str());
   if (c.contains("onednn_ms")) {
-    std::printf("         oneDNN bf16 matmul, same shapes: %.2f ms median (lmhead runs at %.2fx "
-                "oneDNN's speed)\n",
-                c["onednn_ms"].get<double>(),
-                c["onednn_ms"].get<double>() / c["median_ms"].get<double>());
+    std::printf(
+        "         oneDNN bf16 matmul, same shapes: %.2f ms median (lmhead runs at %.2fx "
+        "oneDNN's speed)\n",
+        c["onednn_ms"].get<double>(), c["onednn_ms"].get<double>() / c["median_ms"].get<double>());
   }
   std::fflush(stdout);
 }
@@ -157,24 +162,24 @@ Status RunBench(const BenchFlags& flags) {
     LMHEAD_RETURN_IF_ERROR(ParseNumerics(name).status());
   }
   if (!flags.json) std::printf("lmhead bench: DeepSeek-V3 head, 4x8 wormhole_b0-galaxy emulated\n");
-  LMHEAD_ASSIGN_OR_RETURN(SyntheticWeights assets,
-                          EnsureSyntheticWeights(flags.work_dir, model, MeshShape{4, 8},
-                                                 std::string(kDefaultDevicePreset), 0,
-                                                 flags.threads));
+  LMHEAD_ASSIGN_OR_RETURN(
+      SyntheticWeights assets,
+      EnsureSyntheticWeights(flags.work_dir, model, MeshShape{4, 8},
+                             std::string(kDefaultDevicePreset), 0, flags.threads));
   Limits limits;
   limits.bandwidth = MeasureReadBandwidth(kProbeBytes, flags.threads, 5);
   limits.amx = MeasureAmxBf16Peak(flags.threads, 5);
   limits.avx512_bf16 = MeasureAvx512Bf16Peak(flags.threads, 5);
   if (!flags.json) {
-    std::printf("limits: read bandwidth %.2f GB/s (median, best %.2f, %d threads, 1 GiB; "
-                "probed again before each decode case); "
-                "register-resident peaks: AMX-BF16 %.2f TFLOP/s, vdpbf16ps %.2f TFLOP/s "
-                "(0 = not on this CPU)\n"
-                "roofline: weight bytes at the read bandwidth or flops at the %s peak, "
-                "whichever takes longer\n\n",
-                limits.bandwidth.median_gbps, limits.bandwidth.best_gbps,
-                limits.bandwidth.num_threads, limits.amx.median_tflops,
-                limits.avx512_bf16.median_tflops, limits.compute_name());
+    std::printf(
+        "limits: read bandwidth %.2f GB/s (median, best %.2f, %d threads, 1 GiB; "
+        "probed again before each decode case); "
+        "register-resident peaks: AMX-BF16 %.2f TFLOP/s, vdpbf16ps %.2f TFLOP/s "
+        "(0 = not on this CPU)\n"
+        "roofline: weight bytes at the read bandwidth or flops at the %s peak, "
+        "whichever takes longer\n\n",
+        limits.bandwidth.median_gbps, limits.bandwidth.best_gbps, limits.bandwidth.num_threads,
+        limits.amx.median_tflops, limits.avx512_bf16.median_tflops, limits.compute_name());
     std::printf("%-8s %-8s %6s  %10s %10s\n", "mode", "numerics", "m/S", "median ms", "min ms");
   }
   nlohmann::json cases = nlohmann::json::array();
@@ -190,18 +195,21 @@ Status RunBench(const BenchFlags& flags) {
         // This machine's bandwidth drifts (other tenants): each decode case is
         // measured against a probe taken right before it.
         limits.bandwidth = MeasureReadBandwidth(kProbeBytes, flags.threads, 3);
-        LMHEAD_ASSIGN_OR_RETURN(Timing t, TimeCalls(flags.repetitions, [&] {
-          return head->Decode(Activations{x, {}, m, model.hidden_size}, {});
-        }));
+        LMHEAD_ASSIGN_OR_RETURN(Timing t, TimeCalls(flags.repetitions, [&](LogitBuffer* reuse) {
+                                  return head->Decode(Activations{x, {}, m, model.hidden_size},
+                                                      ForwardOptions{.reuse_logits = reuse});
+                                }));
         cases.push_back(CaseJson("decode", m, name, t, limits));
         if (!flags.json) PrintCase(cases.back(), limits, head->kernel_name());
       }
     }
     if (flags.mode != "decode") {
       const std::vector<float> x = SyntheticHiddenStates(flags.seq_len, model.hidden_size, 2);
-      LMHEAD_ASSIGN_OR_RETURN(Timing t, TimeCalls(flags.prefill_repetitions, [&] {
-        return head->Prefill(Activations{x, {}, flags.seq_len, model.hidden_size}, {});
-      }));
+      LMHEAD_ASSIGN_OR_RETURN(
+          Timing t, TimeCalls(flags.prefill_repetitions, [&](LogitBuffer* reuse) {
+            return head->Prefill(Activations{x, {}, flags.seq_len, model.hidden_size},
+                                 ForwardOptions{.reuse_logits = reuse});
+          }));
       nlohmann::json c = CaseJson("prefill", flags.seq_len, name, t, limits);
       if (flags.compare == "onednn") {
         LMHEAD_ASSIGN_OR_RETURN(OnednnTiming onednn,
