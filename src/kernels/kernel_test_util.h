@@ -61,14 +61,15 @@ struct Case {
 };
 
 // Runs `fn` on the case with the weights in `layout` (packed here first, as
-// the engine does at load time).
+// the engine does at load time), with the activations prepared by `prepare`
+// first when it is given (MatmulKernels::prepare).
 inline std::vector<float> Run(MatmulFn fn, const Case& c,
-                              TileLayout layout = TileLayout::kTtRowMajor) {
+                              TileLayout layout = TileLayout::kTtRowMajor,
+                              PrepareFn prepare = nullptr) {
   const int64_t y_stride = c.n_cols + kSpareCols;
   std::vector<float> y(static_cast<size_t>(c.m * y_stride), kSentinel);
   const TileMatrixView view = c.w->View();
-  std::vector<uint8_t> packed(
-      PackedTileBytes(layout, view.format, view.k_tiles, view.n_tiles));
+  std::vector<uint8_t> packed(PackedTileBytes(layout, view.format, view.k_tiles, view.n_tiles));
   MatmulArgs args;
   args.x = c.x->data();
   args.x_stride = c.x_stride;
@@ -81,6 +82,9 @@ inline std::vector<float> Run(MatmulFn fn, const Case& c,
   args.y_stride = y_stride;
   args.n_cols = c.n_cols;
   args.lofi = c.lofi;
+  const std::unique_ptr<PreparedActivations> prepared =
+      prepare != nullptr ? prepare(args) : nullptr;
+  args.prepared = prepared.get();
   fn(args);
   return y;
 }
@@ -101,12 +105,12 @@ inline double AbsDot(const Case& c, const std::vector<double>& abs_w, int64_t ro
 
 // Compares `fn`, reading weights in `layout`, with the reference of its
 // numerics on TT's layout, on one case.
-inline void ExpectMatchesReference(const char* name, Numerics numerics, MatmulFn fn,
-                                   const Case& c,
-                                   TileLayout layout = TileLayout::kTtRowMajor) {
+inline void ExpectMatchesReference(const char* name, Numerics numerics, MatmulFn fn, const Case& c,
+                                   TileLayout layout = TileLayout::kTtRowMajor,
+                                   PrepareFn prepare = nullptr) {
   const bool lofi = numerics == Numerics::kTtLofi;
   const std::vector<float> want = Run(lofi ? MatmulTtLofiReference : MatmulFp32Reference, c);
-  const std::vector<float> got = Run(fn, c, layout);
+  const std::vector<float> got = Run(fn, c, layout, prepare);
   const int64_t y_stride = c.n_cols + kSpareCols;
   std::vector<double> abs_w;  // built on the first inexact fp32 element
   int failures = 0;

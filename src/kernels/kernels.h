@@ -24,6 +24,7 @@
 #define LMHEAD_KERNELS_KERNELS_H_
 
 #include <cstdint>
+#include <memory>
 #include <span>
 
 #include "lmhead/formats.h"
@@ -85,6 +86,15 @@ struct LofiOptions {
 // Kt % in0_block_w == 0).
 Status ValidateLofiOptions(int64_t k_tiles, const LofiOptions& options);
 
+// Activations a kernel set has prepared once for every call on the same rows
+// (MatmulKernels::prepare): work items over other banks or devices that share
+// an input then skip that work. Opaque outside the set that made it. The
+// destructor is defined in registry.cc, so this class's vtable is never
+// compiled with a kernel file's instruction-set flags.
+struct PreparedActivations {
+  virtual ~PreparedActivations();
+};
+
 // One kernel call: for rows [0, m) and view columns n in [nt_begin * 32,
 // nt_end * 32) that are below n_cols,
 //   y[row, n] = sum_{k < K} x[row, k] * W[k, n].
@@ -107,9 +117,13 @@ struct MatmulArgs {
   int64_t n_cols = 0;
   // Read by kTtLofi kernels only.
   LofiOptions lofi;
+  // The set's prepare() of exactly these x, x_stride, m, k and w.k_tiles, or
+  // nullptr (then the kernel prepares what it needs itself).
+  const PreparedActivations* prepared = nullptr;
 };
 
 using MatmulFn = void (*)(const MatmulArgs& args);
+using PrepareFn = std::unique_ptr<PreparedActivations> (*)(const MatmulArgs& args);
 
 // CPU features a kernel set may require, as bits. The engine fills them from
 // CpuFeaturesForKernels() (cpu_features.h: CPUID, XCR0, the AMX permission and
@@ -142,6 +156,10 @@ struct MatmulKernels {
   // The layout gemv and gemm read: callers rearrange the shard's tiles into it
   // once (PackTiles, tile_layout.h) and pass views of the result.
   TileLayout layout = TileLayout::kTtRowMajor;
+  // Optional: the per-row work on x that gemv and gemm would otherwise redo in
+  // every call, done once; callers pass the result as MatmulArgs::prepared to
+  // every call on the same rows. It reads x, x_stride, m, k and w.k_tiles.
+  PrepareFn prepare = nullptr;
 };
 
 // Every registered kernel set, best first within each (format, numerics).

@@ -26,14 +26,19 @@ namespace {
 
 using kernel_test::Case;
 
-// Runs gemv (m <= 32) and gemm on the case.
+// Runs gemv (m <= 32) and gemm on the case; for a set that prepares
+// activations, both with and without them prepared (the engine prepares).
 void ExpectBothMatch(const MatmulKernels& kernels, const Case& c) {
-  if (c.m <= kMaxDecodeRows) {
-    kernel_test::ExpectMatchesReference(kernels.name, kernels.numerics, kernels.gemv, c,
-                                        kernels.layout);
+  std::vector<PrepareFn> prepares = {nullptr};
+  if (kernels.prepare != nullptr) prepares.push_back(kernels.prepare);
+  for (PrepareFn prepare : prepares) {
+    if (c.m <= kMaxDecodeRows) {
+      kernel_test::ExpectMatchesReference(kernels.name, kernels.numerics, kernels.gemv, c,
+                                          kernels.layout, prepare);
+    }
+    kernel_test::ExpectMatchesReference(kernels.name, kernels.numerics, kernels.gemm, c,
+                                        kernels.layout, prepare);
   }
-  kernel_test::ExpectMatchesReference(kernels.name, kernels.numerics, kernels.gemm, c,
-                                      kernels.layout);
 }
 
 // One tile of `format` whose column 0 holds one value in every row (`code`

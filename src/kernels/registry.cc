@@ -30,7 +30,7 @@ constexpr MatmulKernels kMatmulKernels[] = {
      MatmulFp32Avx2, 1},
     {"matmul/bfp4b/tt-lofi/avx512bf16", TileFormat::kBfp4b, Numerics::kTtLofi,
      kCpuAvx512 | kCpuAvx512Bf16, MatmulTtLofiAvx512Bf16, MatmulTtLofiAvx512Bf16, 1,
-     TileLayout::kBfp4bPanels},
+     TileLayout::kBfp4bPanels, PrepareTtLofiAvx512Bf16},
     {"matmul/bfp4b/tt-lofi/avx512", TileFormat::kBfp4b, Numerics::kTtLofi, kCpuAvx512,
      MatmulTtLofiAvx512, MatmulTtLofiAvx512, 1},
     {"matmul/bfp8b/tt-lofi/avx512", TileFormat::kBfp8b, Numerics::kTtLofi, kCpuAvx512,
@@ -60,6 +60,8 @@ Status ValidateLofiOptions(int64_t k_tiles, const LofiOptions& options) {
   }
   return Status::Ok();
 }
+
+PreparedActivations::~PreparedActivations() = default;
 
 std::span<const MatmulKernels> AllMatmulKernels() { return kMatmulKernels; }
 

@@ -40,6 +40,10 @@ void MatmulFp32Avx512Bf16Gemm(const MatmulArgs& args);
 // MatmulTtLofiReference like MatmulTtLofiAvx512. Serves gemv and gemm.
 void MatmulTtLofiAvx512Bf16(const MatmulArgs& args);
 
+// Its MatmulKernels::prepare: the LoFi activations and chunk statistics of
+// every row (ScanRows), which every call over another bank reads instead.
+std::unique_ptr<PreparedActivations> PrepareTtLofiAvx512Bf16(const MatmulArgs& args);
+
 }  // namespace lmhead
 
 #endif  // LMHEAD_KERNELS_AVX512_AVX512_KERNELS_H_

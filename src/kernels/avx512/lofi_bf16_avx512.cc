@@ -56,6 +56,7 @@
 // common one keeps its 2 R sums in registers.
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "kernels/avx512/avx512_kernels.h"
@@ -316,24 +317,63 @@ constexpr PanelFn kPanelFns[kBlockRows + 1] = {nullptr,     RunPanel<1>, RunPane
 }  // namespace
 }  // namespace avx512_lofi_bf16
 
+namespace avx512_lofi_bf16 {
+namespace {
+
+// A tile row of 32 activations per cache line.
+struct alignas(64) TileRow {
+  uint16_t x[kTileDim];
+};
+
+// The ScanRows results of rows [0, m), one RowBlock per 8 rows: what
+// PrepareTtLofiAvx512Bf16 returns.
+struct ScannedRows final : PreparedActivations {
+  std::vector<TileRow> lofi_x;  // [row][tile row], RowBlock::x of each block points in
+  std::vector<RowBlock> blocks;
+
+  explicit ScannedRows(const MatmulArgs& args)
+      : lofi_x(static_cast<size_t>((args.m + kBlockRows - 1) / kBlockRows * kBlockRows *
+                                   args.w.k_tiles)),
+        blocks(static_cast<size_t>((args.m + kBlockRows - 1) / kBlockRows)) {
+    for (int64_t row0 = 0; row0 < args.m; row0 += kBlockRows) {
+      RowBlock& block = blocks[static_cast<size_t>(row0 / kBlockRows)];
+      block.x = lofi_x[static_cast<size_t>(row0 * args.w.k_tiles)].x;
+      block.x_stride = args.w.k_tiles * kTileDim;
+      ScanRows(args, row0, static_cast<int>(std::min<int64_t>(kBlockRows, args.m - row0)), block);
+    }
+  }
+};
+
+}  // namespace
+}  // namespace avx512_lofi_bf16
+
+std::unique_ptr<PreparedActivations> PrepareTtLofiAvx512Bf16(const MatmulArgs& args) {
+  return std::make_unique<avx512_lofi_bf16::ScannedRows>(args);
+}
+
 void MatmulTtLofiAvx512Bf16(const MatmulArgs& args) {
   using namespace avx512_lofi_bf16;  // NOLINT(build/namespaces): this file's own helpers
   if (args.m <= 0 || args.nt_begin >= args.nt_end) return;
   const LofiBlocking blocking = MakeLofiBlocking(args);
   const int max_sum = avx512_lofi::MaxExponentSum(2 * args.w.k_tiles + blocking.num_blocks);
   const int64_t panel_bytes = Bfp4bPanelBytes(args.w.k_tiles);
+  // Every call of a work split scans the same rows: done once when the
+  // caller prepared them (PrepareTtLofiAvx512Bf16), else here, 8 rows at a
+  // time into one block.
+  const auto* prepared = static_cast<const ScannedRows*>(args.prepared);
+  RowBlock own;
+  std::vector<TileRow> own_x;
+  if (prepared == nullptr) {
+    own_x.resize(static_cast<size_t>(kBlockRows * args.w.k_tiles));
+    own.x = own_x.data()->x;
+    own.x_stride = args.w.k_tiles * kTileDim;
+  }
   DstState state;
-  RowBlock block;
-  // A tile row of 32 activations per cache line.
-  struct alignas(64) TileRow {
-    uint16_t x[kTileDim];
-  };
-  std::vector<TileRow> lofi_x(static_cast<size_t>(kBlockRows * args.w.k_tiles));
-  block.x = lofi_x.data()->x;
-  block.x_stride = args.w.k_tiles * kTileDim;
   for (int64_t row0 = 0; row0 < args.m; row0 += kBlockRows) {
     const int rows = static_cast<int>(std::min<int64_t>(kBlockRows, args.m - row0));
-    ScanRows(args, row0, rows, block);
+    if (prepared == nullptr) ScanRows(args, row0, rows, own);
+    const RowBlock& block =
+        prepared != nullptr ? prepared->blocks[static_cast<size_t>(row0 / kBlockRows)] : own;
     for (int64_t nt = args.nt_begin; nt < args.nt_end; ++nt) {
       const uint8_t* panel = args.w.tiles + nt * panel_bytes;
       if (PanelIsFast(panel + args.w.k_tiles * kTileBytes, block, max_sum)) {
