@@ -71,6 +71,31 @@ void ExpectChunkResult(const MatmulKernels& kernels, const TestWeights& w,
   }
 }
 
+// Whether a row's result does not depend on the other rows of the call: the
+// tt-lofi sets (bit-exact) and the vdpbf16ps fp32 set promise it; the other
+// fp32 sets may sum a row differently with m.
+bool RowsAreIndependent(const MatmulKernels& kernels) {
+  return kernels.numerics == Numerics::kTtLofi || kernels.layout == TileLayout::kBfp4bPanels;
+}
+
+// Row `row` of `many` (the output of a call on every row of `all`) equals, bit
+// for bit, the gemv of that row alone.
+void ExpectRowEqualsRowAlone(const MatmulKernels& kernels, const Case& all,
+                             const std::vector<float>& many, int64_t row) {
+  const std::vector<uint16_t> one(all.x->begin() + row * all.x_stride,
+                                  all.x->begin() + (row + 1) * all.x_stride);
+  Case alone = all;
+  alone.x = &one;
+  alone.m = 1;
+  const std::vector<float> want = kernel_test::Run(kernels.gemv, alone, kernels.layout);
+  const int64_t y_stride = all.n_cols + kernel_test::kSpareCols;
+  for (int64_t n = 0; n < all.n_cols; ++n) {
+    ASSERT_EQ(std::bit_cast<uint32_t>(want[static_cast<size_t>(n)]),
+              std::bit_cast<uint32_t>(many[static_cast<size_t>(row * y_stride + n)]))
+        << kernels.name << " m " << all.m << " row " << row << " column " << n;
+  }
+}
+
 class KernelConsistencyTest : public testing::TestWithParam<const MatmulKernels*> {
  protected:
   void SetUp() override {
@@ -320,20 +345,10 @@ TEST_P(KernelConsistencyTest, ManyRowsMatchTheGemvRowByRow) {
   const Case all{&w, &x, m, k, x_stride, 0, 3, n_cols, {1, true}};
   kernel_test::ExpectMatchesReference(kernels().name, kernels().numerics, kernels().gemm, all,
                                       kernels().layout);
-  // Row by row: promised by the tt-lofi sets (bit-exact) and the vdpbf16ps
-  // fp32 set; the other fp32 sets may sum a row differently with m.
-  if (kernels().numerics == Numerics::kFp32 && kernels().layout != TileLayout::kBfp4bPanels) return;
+  if (!RowsAreIndependent(kernels())) return;
   const std::vector<float> many = kernel_test::Run(kernels().gemm, all, kernels().layout);
-  const int64_t y_stride = n_cols + kernel_test::kSpareCols;
   for (int64_t row : {0, 11, 12, 50, 51, 191, 192, 199}) {
-    const std::vector<uint16_t> one(x.begin() + row * x_stride, x.begin() + (row + 1) * x_stride);
-    const Case alone{&w, &one, 1, k, x_stride, 0, 3, n_cols, {1, true}};
-    const std::vector<float> want = kernel_test::Run(kernels().gemv, alone, kernels().layout);
-    for (int64_t n = 0; n < n_cols; ++n) {
-      ASSERT_EQ(std::bit_cast<uint32_t>(want[static_cast<size_t>(n)]),
-                std::bit_cast<uint32_t>(many[static_cast<size_t>(row * y_stride + n)]))
-          << kernels().name << " row " << row << " column " << n;
-    }
+    ExpectRowEqualsRowAlone(kernels(), all, many, row);
   }
 }
 
@@ -342,26 +357,16 @@ TEST_P(KernelConsistencyTest, ManyRowsMatchTheGemvRowByRow) {
 // weights instead of the activations from 5 rows on): each row of an m-row
 // gemv still equals, bit for bit, that row alone, where the set promises it.
 TEST_P(KernelConsistencyTest, GemvRowsMatchEachRowAlone) {
-  if (kernels().numerics == Numerics::kFp32 && kernels().layout != TileLayout::kBfp4bPanels) return;
+  if (!RowsAreIndependent(kernels())) return;
   std::mt19937 rng(59);
   TestWeights w(kernels().format, 10, 5);
   w.FillRandom(rng, 120, 140);
   const int64_t k = 300, x_stride = 301, n_cols = 5 * kTileDim - 3;
-  const int64_t y_stride = n_cols + kernel_test::kSpareCols;
   for (int64_t m : {2, 4, 5, 8, 11}) {
     std::vector<uint16_t> x = RandomBf16(rng, m, k, x_stride, 100, 125);
     const Case all{&w, &x, m, k, x_stride, 0, 5, n_cols, {1, true}};
     const std::vector<float> many = kernel_test::Run(kernels().gemv, all, kernels().layout);
-    for (int64_t row = 0; row < m; ++row) {
-      const std::vector<uint16_t> one(x.begin() + row * x_stride, x.begin() + (row + 1) * x_stride);
-      const Case alone{&w, &one, 1, k, x_stride, 0, 5, n_cols, {1, true}};
-      const std::vector<float> want = kernel_test::Run(kernels().gemv, alone, kernels().layout);
-      for (int64_t n = 0; n < n_cols; ++n) {
-        ASSERT_EQ(std::bit_cast<uint32_t>(want[static_cast<size_t>(n)]),
-                  std::bit_cast<uint32_t>(many[static_cast<size_t>(row * y_stride + n)]))
-            << kernels().name << " m " << m << " row " << row << " column " << n;
-      }
-    }
+    for (int64_t row = 0; row < m; ++row) ExpectRowEqualsRowAlone(kernels(), all, many, row);
   }
 }
 

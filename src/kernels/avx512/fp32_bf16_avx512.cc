@@ -73,6 +73,26 @@ inline void LoadBlocks(const uint8_t* panels, int64_t panel_bytes, int64_t kt, i
   }
 }
 
+// The 2 P R register sums of PanelRows and PanelRowsScaledWeights: [panel][row][column half].
+template <int R, int P>
+inline void ZeroSums(__m512 (*acc)[R][2]) {
+  for (int p = 0; p < P; ++p) {
+    for (int r = 0; r < R; ++r) acc[p][r][0] = acc[p][r][1] = _mm512_setzero_ps();
+  }
+}
+
+// out[(p * R + r) * 32 + c] = the sum of panel p, row r, column c.
+template <int R, int P>
+inline void StoreSums(const __m512 (*acc)[R][2], float* out) {
+  for (int p = 0; p < P; ++p) {
+    for (int r = 0; r < R; ++r) {
+      for (int h = 0; h < 2; ++h) {
+        _mm512_store_ps(out + (p * R + r) * kTileDim + h * kFaceDim, acc[p][r][h]);
+      }
+    }
+  }
+}
+
 // out[(p * R + r) * 32 + c] = x[r] @ (panel p)[:, c] for R <= 8 rows and P
 // panels (consecutive tile columns, panel_bytes apart), every sum in a
 // register: 2 P R <= 16 of them. Each row and column half has one sum, fed
@@ -84,9 +104,7 @@ void PanelRows(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles, int6
                const uint16_t* x, int64_t x_stride, float* out) {
   static_assert(P * R <= kBlockRows, "2 P R sums must fit in 16 registers");
   __m512 acc[P][R][2];
-  for (int p = 0; p < P; ++p) {
-    for (int r = 0; r < R; ++r) acc[p][r][0] = acc[p][r][1] = _mm512_setzero_ps();
-  }
+  ZeroSums<R, P>(acc);
   const __m512i codes = CodeTable();
   alignas(64) uint16_t xs[P][R][2][kTileDim];  // [panel][row][column half][tile row]
   for (int64_t kt = 0; kt < k_tiles; ++kt) {
@@ -117,13 +135,7 @@ void PanelRows(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles, int6
       }
     }
   }
-  for (int p = 0; p < P; ++p) {
-    for (int r = 0; r < R; ++r) {
-      for (int h = 0; h < 2; ++h) {
-        _mm512_store_ps(out + (p * R + r) * kTileDim + h * kFaceDim, acc[p][r][h]);
-      }
-    }
-  }
+  StoreSums<R, P>(acc, out);
 }
 
 // PanelRows for R >= 4, same sums bit for bit: the weights are scaled
@@ -137,9 +149,7 @@ void PanelRowsScaledWeights(const uint8_t* panels, int64_t panel_bytes, int64_t 
                             const uint16_t* x, int64_t x_stride, float* out) {
   static_assert(P * R <= kBlockRows, "2 P R sums must fit in 16 registers");
   __m512 acc[P][R][2];
-  for (int p = 0; p < P; ++p) {
-    for (int r = 0; r < R; ++r) acc[p][r][0] = acc[p][r][1] = _mm512_setzero_ps();
-  }
+  ZeroSums<R, P>(acc);
   const __m512i codes = CodeTable();
   const __m512i magnitude = _mm512_set1_epi16(0x7FFF);
   alignas(64) uint16_t tail[R][kTileDim];  // the last tile row's x, zero-padded
@@ -183,13 +193,7 @@ void PanelRowsScaledWeights(const uint8_t* panels, int64_t panel_bytes, int64_t 
       }
     }
   }
-  for (int p = 0; p < P; ++p) {
-    for (int r = 0; r < R; ++r) {
-      for (int h = 0; h < 2; ++h) {
-        _mm512_store_ps(out + (p * R + r) * kTileDim + h * kFaceDim, acc[p][r][h]);
-      }
-    }
-  }
+  StoreSums<R, P>(acc, out);
 }
 
 using PanelFn = void (*)(const uint8_t*, int64_t, int64_t, int64_t, const uint16_t*, int64_t,

@@ -57,6 +57,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "kernels/avx512/avx512_kernels.h"
@@ -325,30 +326,41 @@ struct alignas(64) TileRow {
   uint16_t x[kTileDim];
 };
 
-// The ScanRows results of rows [0, m), one RowBlock per 8 rows: what
-// PrepareTtLofiAvx512Bf16 returns.
-struct ScannedRows final : PreparedActivations {
-  std::vector<TileRow> lofi_x;  // [row][tile row], RowBlock::x of each block points in
-  std::vector<RowBlock> blocks;
-
-  explicit ScannedRows(const MatmulArgs& args)
-      : lofi_x(static_cast<size_t>((args.m + kBlockRows - 1) / kBlockRows * kBlockRows *
-                                   args.w.k_tiles)),
-        blocks(static_cast<size_t>((args.m + kBlockRows - 1) / kBlockRows)) {
-    for (int64_t row0 = 0; row0 < args.m; row0 += kBlockRows) {
-      RowBlock& block = blocks[static_cast<size_t>(row0 / kBlockRows)];
-      block.x = lofi_x[static_cast<size_t>(row0 * args.w.k_tiles)].x;
+// The ScanRows results of rows [first_row, first_row + num_rows), one
+// RowBlock per 8 rows (first_row a multiple of 8). PrepareTtLofiAvx512Bf16
+// returns those of every row.
+class ScannedRows final : public PreparedActivations {
+ public:
+  ScannedRows(const MatmulArgs& args, int64_t first_row, int64_t num_rows)
+      : first_row_(first_row),
+        lofi_x_(static_cast<size_t>((num_rows + kBlockRows - 1) / kBlockRows * kBlockRows *
+                                    args.w.k_tiles)),
+        blocks_(static_cast<size_t>((num_rows + kBlockRows - 1) / kBlockRows)) {
+    for (int64_t row0 = 0; row0 < num_rows; row0 += kBlockRows) {
+      RowBlock& block = blocks_[static_cast<size_t>(row0 / kBlockRows)];
+      block.x = lofi_x_[static_cast<size_t>(row0 * args.w.k_tiles)].x;
       block.x_stride = args.w.k_tiles * kTileDim;
-      ScanRows(args, row0, static_cast<int>(std::min<int64_t>(kBlockRows, args.m - row0)), block);
+      ScanRows(args, first_row + row0,
+               static_cast<int>(std::min<int64_t>(kBlockRows, num_rows - row0)), block);
     }
   }
+
+  // The block of rows [row0, row0 + 8).
+  const RowBlock& Block(int64_t row0) const {
+    return blocks_[static_cast<size_t>((row0 - first_row_) / kBlockRows)];
+  }
+
+ private:
+  int64_t first_row_;
+  std::vector<TileRow> lofi_x_;  // [row][tile row]; each block's x points in
+  std::vector<RowBlock> blocks_;
 };
 
 }  // namespace
 }  // namespace avx512_lofi_bf16
 
 std::unique_ptr<PreparedActivations> PrepareTtLofiAvx512Bf16(const MatmulArgs& args) {
-  return std::make_unique<avx512_lofi_bf16::ScannedRows>(args);
+  return std::make_unique<avx512_lofi_bf16::ScannedRows>(args, 0, args.m);
 }
 
 void MatmulTtLofiAvx512Bf16(const MatmulArgs& args) {
@@ -359,21 +371,14 @@ void MatmulTtLofiAvx512Bf16(const MatmulArgs& args) {
   const int64_t panel_bytes = Bfp4bPanelBytes(args.w.k_tiles);
   // Every call of a work split scans the same rows: done once when the
   // caller prepared them (PrepareTtLofiAvx512Bf16), else here, 8 rows at a
-  // time into one block.
+  // time.
   const auto* prepared = static_cast<const ScannedRows*>(args.prepared);
-  RowBlock own;
-  std::vector<TileRow> own_x;
-  if (prepared == nullptr) {
-    own_x.resize(static_cast<size_t>(kBlockRows * args.w.k_tiles));
-    own.x = own_x.data()->x;
-    own.x_stride = args.w.k_tiles * kTileDim;
-  }
   DstState state;
   for (int64_t row0 = 0; row0 < args.m; row0 += kBlockRows) {
     const int rows = static_cast<int>(std::min<int64_t>(kBlockRows, args.m - row0));
-    if (prepared == nullptr) ScanRows(args, row0, rows, own);
-    const RowBlock& block =
-        prepared != nullptr ? prepared->blocks[static_cast<size_t>(row0 / kBlockRows)] : own;
+    std::optional<ScannedRows> own;
+    if (prepared == nullptr) own.emplace(args, row0, rows);
+    const RowBlock& block = (prepared != nullptr ? *prepared : *own).Block(row0);
     for (int64_t nt = args.nt_begin; nt < args.nt_end; ++nt) {
       const uint8_t* panel = args.w.tiles + nt * panel_bytes;
       if (PanelIsFast(panel + args.w.k_tiles * kTileBytes, block, max_sum)) {
