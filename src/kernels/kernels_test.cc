@@ -13,9 +13,11 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "kernels/amx/amx_emulated.h"
 #include "kernels/cpu_features.h"
 #include "kernels/kernel_test_util.h"
 #include "kernels/test_weights.h"
@@ -73,9 +75,11 @@ void ExpectChunkResult(const MatmulKernels& kernels, const TestWeights& w,
 
 // Whether a row's result does not depend on the other rows of the call: the
 // tt-lofi sets (bit-exact) and the vdpbf16ps fp32 set promise it; the other
-// fp32 sets may sum a row differently with m.
+// fp32 sets may sum a row differently with m (the AMX set hands rows below
+// kAmxMinRows to the vdpbf16ps set).
 bool RowsAreIndependent(const MatmulKernels& kernels) {
-  return kernels.numerics == Numerics::kTtLofi || kernels.layout == TileLayout::kBfp4bPanels;
+  return kernels.numerics == Numerics::kTtLofi ||
+         std::string_view(kernels.name) == "matmul/bfp4b/fp32/avx512bf16";
 }
 
 // Row `row` of `many` (the output of a call on every row of `all`) equals, bit
@@ -370,11 +374,14 @@ TEST_P(KernelConsistencyTest, GemvRowsMatchEachRowAlone) {
   }
 }
 
+// The registered SIMD sets, and the AMX set's code on emulated tiles, which
+// runs wherever AVX-512 does (amx/amx_emulated.h).
 std::vector<const MatmulKernels*> FastKernelSets() {
   std::vector<const MatmulKernels*> sets;
   for (const MatmulKernels& kernels : AllMatmulKernels()) {
     if (kernels.required_cpu_features != 0) sets.push_back(&kernels);
   }
+  sets.push_back(&amx_test::EmulatedAmxKernels());
   return sets;
 }
 

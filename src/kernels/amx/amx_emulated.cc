@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 // Test-only: a scalar model of the AMX tile registers and TDPBF16PS for amx_matmul-inl.h.
 //
-// The model follows the instruction set reference: eight registers of 16 rows
-// x 64 bytes; TDPBF16PS adds, for each fp32 element C[m][n], the products of
-// A's bf16 pair (2k, 2k + 1) of row m with B's pair of row k, column n, over
-// the 16 rows of B. Products of two bf16 values are exact in fp32; the model
-// adds them in fp32, k ascending, which the fp32 bound of the tests covers
-// whatever order the hardware uses.
+// The model follows the instruction set reference: eight registers of up to
+// 16 rows x 64 bytes, of which loads, stores and TDPBF16PS touch only the
+// configured rows; TDPBF16PS adds, for each fp32 element C[m][n], the
+// products of A's bf16 pair (2k, 2k + 1) of row m with B's pair of row k,
+// column n, over the 16 rows of B, each as one fp32 FMA that treats denormal
+// inputs as zero and flushes a denormal result to zero (whatever MXCSR says).
+// The model adds k ascending; the fp32 bound of the tests covers whatever
+// order the hardware uses.
 #include "kernels/amx/amx_emulated.h"
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
+#include <memory>
 
 #include "kernels/amx/amx_matmul-inl.h"
 
@@ -19,8 +24,13 @@ namespace {
 
 struct Registers {
   alignas(64) uint8_t tile[8][16][64];
+  int rows[8] = {};
 };
 thread_local Registers registers;
+
+float FlushDenormal(float value) {
+  return std::fabs(value) < std::numeric_limits<float>::min() ? std::copysign(0.0f, value) : value;
+}
 
 float Bf16(const uint8_t* p) {
   uint16_t bits;
@@ -28,31 +38,33 @@ float Bf16(const uint8_t* p) {
   const uint32_t wide = static_cast<uint32_t>(bits) << 16;
   float value;
   std::memcpy(&value, &wide, sizeof(value));
-  return value;
+  return FlushDenormal(value);
 }
 
 float* Fp32Row(int t, int row) { return reinterpret_cast<float*>(registers.tile[t][row]); }
 
 void Load(int t, const void* base, int64_t stride) {
-  for (int r = 0; r < 16; ++r) {
+  for (int r = 0; r < registers.rows[t]; ++r) {
     std::memcpy(registers.tile[t][r], static_cast<const uint8_t*>(base) + r * stride, 64);
   }
 }
 
 void Store(int t, void* base, int64_t stride) {
-  for (int r = 0; r < 16; ++r) {
+  for (int r = 0; r < registers.rows[t]; ++r) {
     std::memcpy(static_cast<uint8_t*>(base) + r * stride, registers.tile[t][r], 64);
   }
 }
 
 void Dpbf16ps(int c, int a, int b) {
-  for (int m = 0; m < 16; ++m) {
+  for (int m = 0; m < registers.rows[c]; ++m) {
     float* out = Fp32Row(c, m);
     for (int n = 0; n < 16; ++n) {
-      float sum = out[n];
-      for (int k = 0; k < 16; ++k) {
-        sum += Bf16(&registers.tile[a][m][4 * k]) * Bf16(&registers.tile[b][k][4 * n]);
-        sum += Bf16(&registers.tile[a][m][4 * k + 2]) * Bf16(&registers.tile[b][k][4 * n + 2]);
+      float sum = FlushDenormal(out[n]);
+      for (int k = 0; k < registers.rows[b]; ++k) {
+        for (int j = 0; j < 2; ++j) {
+          sum = FlushDenormal(std::fma(Bf16(&registers.tile[a][m][4 * k + 2 * j]),
+                                       Bf16(&registers.tile[b][k][4 * n + 2 * j]), sum));
+        }
       }
       out[n] = sum;
     }
@@ -60,7 +72,11 @@ void Dpbf16ps(int c, int a, int b) {
 }
 
 struct EmulatedTiles {
-  static void Begin() {}
+  static void Begin(int rows0, int rows1) {
+    const int rows[8] = {rows0, rows0, rows1, rows1, rows0, rows1, 16, 16};
+    for (int t = 0; t < 8; ++t) registers.rows[t] = rows[t];
+    std::memset(registers.tile, 0, sizeof(registers.tile));  // LDTILECFG zeroes the tiles
+  }
   static void End() {}
   static void ZeroC(bool both) {
     for (int t = 0; t < (both ? 4 : 2); ++t)
@@ -101,15 +117,38 @@ struct EmulatedTiles {
 
 }  // namespace
 
-bool EmulatedGemvBfp4(const MatmulArgs& args) { return amx::GemvBfp4<EmulatedTiles>(args); }
-bool EmulatedGemmBfp4(const MatmulArgs& args) { return amx::GemmBfp4<EmulatedTiles>(args); }
+void EmulatedGemv(const MatmulArgs& args) { amx::GemvPanels<EmulatedTiles>(args); }
+void EmulatedGemm(const MatmulArgs& args) { amx::GemmPanels<EmulatedTiles>(args); }
 
-bool DecodeBfp4ToVnni(const uint8_t* tile, uint16_t* left, uint16_t* right) {
+std::unique_ptr<PreparedActivations> EmulatedPrepare(const MatmulArgs& args) {
+  return std::make_unique<amx::RowRanges>(args);
+}
+
+const MatmulKernels& EmulatedAmxKernels() {
+  static constexpr MatmulKernels kKernels = {
+      "emulated/bfp4b/fp32/amx",
+      TileFormat::kBfp4b,
+      Numerics::kFp32,
+      kCpuAvx512,
+      EmulatedGemv,
+      [](const MatmulArgs& args) {
+        if (args.m <= kMaxDecodeRows) {
+          EmulatedGemv(args);
+        } else {
+          EmulatedGemm(args);
+        }
+      },
+      1,
+      TileLayout::kBfp4bPanels,
+      EmulatedPrepare};
+  return kKernels;
+}
+
+void DecodePanelTile(const uint8_t* tile, uint16_t* left, uint16_t* right) {
   amx::BTilePair pair;
-  const bool ok = amx::DecodeBfp4ToVnni(tile, pair);
+  amx::DecodePanelTile(tile, pair);
   std::memcpy(left, pair.left.v, sizeof(pair.left.v));
   std::memcpy(right, pair.right.v, sizeof(pair.right.v));
-  return ok;
 }
 
 }  // namespace lmhead::amx_test

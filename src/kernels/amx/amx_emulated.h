@@ -3,22 +3,32 @@
 //
 // Defined in amx_emulated.cc (compiled with AVX-512 flags for the decode); run
 // only where CpuFeatures has kCpuAvx512. Lets CPUs without AMX test the
-// kernels' data layout, blocking and edge handling.
+// kernels' data layout, blocking, edge handling and fast-path checks.
 #ifndef LMHEAD_KERNELS_AMX_AMX_EMULATED_H_
 #define LMHEAD_KERNELS_AMX_AMX_EMULATED_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "kernels/kernels.h"
 
 namespace lmhead::amx_test {
 
-// amx::GemvBfp4 / amx::GemmBfp4 with emulated tiles; same return values.
-bool EmulatedGemvBfp4(const MatmulArgs& args);
-bool EmulatedGemmBfp4(const MatmulArgs& args);
+// amx::GemvPanels / amx::GemmPanels with emulated tiles, on kBfp4bPanels
+// weights (gemv: 1 <= m <= 32).
+void EmulatedGemv(const MatmulArgs& args);
+void EmulatedGemm(const MatmulArgs& args);
 
-// amx::DecodeBfp4ToVnni into two 16 x 32 bf16 arrays (left, right halves).
-bool DecodeBfp4ToVnni(const uint8_t* tile, uint16_t* left, uint16_t* right);
+// The set's prepare (amx::RowRanges), and a MatmulKernels entry for the
+// kernel tests: the registered AMX set's gemv and gemm with emulated tiles,
+// except that the gemv keeps the tiles for every m (the real set hands m <
+// kAmxMinRows to the vdpbf16ps set).
+std::unique_ptr<PreparedActivations> EmulatedPrepare(const MatmulArgs& args);
+const MatmulKernels& EmulatedAmxKernels();
+
+// amx::DecodePanelTile of a packed tile into two 16 x 32 bf16 arrays (left,
+// right halves).
+void DecodePanelTile(const uint8_t* tile, uint16_t* left, uint16_t* right);
 
 }  // namespace lmhead::amx_test
 

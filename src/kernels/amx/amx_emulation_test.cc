@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// The AMX kernels' decode, layout and blocking, run on emulated tiles against the reference.
+// The AMX kernels' decode, layout, blocking and fast-path checks, on emulated tiles, against the reference.
 //
 // The tile instructions themselves only run on AMX machines (kernels_test.cc
 // covers the registered "matmul/bfp4b/fp32/amx" set there); everything around
-// them is the same code here (amx_emulated.h).
+// them is the same code here (amx_emulated.h), and the emulated TDPBF16PS
+// flushes denormals as the real one does. kernels_test.cc also runs its whole
+// suite on the emulated set; these tests add the AMX blocking's own edges.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <utility>
@@ -16,6 +19,7 @@
 #include "kernels/kernel_test_util.h"
 #include "kernels/kernels.h"
 #include "kernels/test_weights.h"
+#include "kernels/tile_layout.h"
 #include "lmhead/formats.h"
 
 namespace lmhead {
@@ -23,8 +27,17 @@ namespace {
 
 using kernel_test::Case;
 
-void Gemv(const MatmulArgs& args) { EXPECT_TRUE(amx_test::EmulatedGemvBfp4(args)); }
-void Gemm(const MatmulArgs& args) { EXPECT_TRUE(amx_test::EmulatedGemmBfp4(args)); }
+constexpr TileLayout kPanels = TileLayout::kBfp4bPanels;
+
+void ExpectGemvMatches(const Case& c) {
+  kernel_test::ExpectMatchesReference("emulated amx gemv", Numerics::kFp32, amx_test::EmulatedGemv,
+                                      c, kPanels);
+}
+
+void ExpectGemmMatches(const Case& c) {
+  kernel_test::ExpectMatchesReference("emulated amx gemm", Numerics::kFp32, amx_test::EmulatedGemm,
+                                      c, kPanels);
+}
 
 class AmxEmulationTest : public testing::Test {
  protected:
@@ -33,13 +46,17 @@ class AmxEmulationTest : public testing::Test {
   }
 };
 
-// Every weight lands, exactly, at B row k / 2, word 2 n + k % 2 of its half.
+// Every weight lands, exactly, at B row k / 2, word 2 n + k % 2 of its half,
+// across the whole normal exponent range and every code (-0 included).
 TEST_F(AmxEmulationTest, DecodePutsEveryWeightAtItsVnniPosition) {
   std::mt19937 rng(3);
   TestWeights w(TileFormat::kBfp4b, 1, 1);
   w.FillRandom(rng, 3, 254);
+  w.SetCode(5, 7, 8);  // -0
+  std::vector<uint8_t> packed(PackedTileBytes(kPanels, TileFormat::kBfp4b, 1, 1));
+  const TileMatrixView view = PackTiles(kPanels, w.View(), 1, packed.data());
   uint16_t left[16 * 32], right[16 * 32];
-  ASSERT_TRUE(amx_test::DecodeBfp4ToVnni(w.bytes().data(), left, right));
+  amx_test::DecodePanelTile(view.tiles, left, right);
   for (int64_t k = 0; k < kTileDim; ++k) {
     for (int64_t n = 0; n < kTileDim; ++n) {
       const uint16_t* half = n < 16 ? left : right;
@@ -49,73 +66,54 @@ TEST_F(AmxEmulationTest, DecodePutsEveryWeightAtItsVnniPosition) {
   }
 }
 
-TEST_F(AmxEmulationTest, DecodeRefusesValuesOutsideTheNormalRange) {
-  for (int exponent : {0, 2, 255}) {
-    TestWeights w(TileFormat::kBfp4b, 1, 1);
-    for (int64_t k = 0; k < kTileDim; ++k) {
-      for (int64_t n = 0; n < kTileDim; n += kFaceDim) w.SetExponent(k, n, 127);
-    }
-    w.SetExponent(17, 20, static_cast<uint8_t>(exponent));
-    uint16_t left[16 * 32], right[16 * 32];
-    EXPECT_FALSE(amx_test::DecodeBfp4ToVnni(w.bytes().data(), left, right))
-        << "exponent " << exponent;
-  }
-}
-
-// Decode: every m from 1 to 32 (one or two A tiles, padded rows), K = 200
-// (the last A tile padded past k), several N ranges, n_cols cutting a tile.
-TEST_F(AmxEmulationTest, GemvMatchesReference) {
-  std::mt19937 rng(41);
-  TestWeights w(TileFormat::kBfp4b, 7, 5);
-  w.FillRandom(rng, 118, 134);
-  const int64_t k = 200, x_stride = 205;
-  const std::vector<uint16_t> x = RandomBf16(rng, 32, k, x_stride, 110, 134);
-  const int64_t ranges[][2] = {{0, 5}, {1, 4}, {4, 5}, {2, 2}};
-  for (int64_t m = 1; m <= 32; ++m) {
-    for (const auto& range : ranges) {
-      kernel_test::ExpectMatchesReference("emulated amx gemv", Numerics::kFp32, Gemv,
-                                          {&w, &x, m, k, x_stride, range[0], range[1], 147, {}});
-    }
-  }
-}
-
 // Prefill: row blocks of 32 with a last one of <= 16 rows, more than one
-// kGemmRows block, and K in two blocks (10 tiles, the last partly past k).
+// chunk of kRowChunk rows, more than kNBlock tile columns, K over two blocks
+// of kKBlock tile rows (34 tiles, the last partly past k).
 TEST_F(AmxEmulationTest, GemmMatchesReference) {
   std::mt19937 rng(43);
-  TestWeights w(TileFormat::kBfp4b, 10, 3);
+  TestWeights w(TileFormat::kBfp4b, 34, 9);
   w.FillRandom(rng, 118, 134);
-  const int64_t k = 300;
-  const std::vector<uint16_t> x = RandomBf16(rng, 300, k, k, 110, 134);
-  for (int64_t m : {33, 50, 64, 257, 300}) {
-    for (const auto& range : {std::pair<int64_t, int64_t>{0, 3}, {1, 2}}) {
-      kernel_test::ExpectMatchesReference("emulated amx gemm", Numerics::kFp32, Gemm,
-                                          {&w, &x, m, k, k, range.first, range.second, 87, {}});
+  const int64_t k = 34 * kTileDim - 10;
+  const std::vector<uint16_t> x = RandomBf16(rng, 530, k, k, 110, 134);
+  for (int64_t m : {33, 50, 530}) {
+    for (const auto& range : {std::pair<int64_t, int64_t>{0, 9}, {1, 3}}) {
+      ExpectGemmMatches({&w, &x, m, k, k, range.first, range.second, 9 * kTileDim - 3, {}});
     }
   }
 }
 
-TEST_F(AmxEmulationTest, KernelsHandBackTilesOutsideTheNormalRange) {
-  std::mt19937 rng(47);
-  TestWeights w(TileFormat::kBfp4b, 2, 2);
-  w.FillRandom(rng, 120, 130);
-  w.SetExponent(40, 40, 2);  // tile (1, 1)
-  const std::vector<uint16_t> x = RandomBf16(rng, 40, 64, 64, 120, 130);
-  std::vector<float> y(40 * 64);
-  MatmulArgs args{.x = x.data(),
-                  .x_stride = 64,
-                  .m = 8,
-                  .k = 64,
-                  .w = w.View(),
-                  .nt_begin = 0,
-                  .nt_end = 2,
-                  .y = y.data(),
-                  .y_stride = 64,
-                  .n_cols = 64,
-                  .lofi = {}};
-  EXPECT_FALSE(amx_test::EmulatedGemvBfp4(args));
-  args.m = 40;
-  EXPECT_FALSE(amx_test::EmulatedGemmBfp4(args));
+// Rows the tiles would get wrong go to the reference: a row whose only
+// non-zero activation is a bf16 denormal (TDPBF16PS reads it as zero), a row
+// of products too small for a normal fp32 partial sum, and rows holding inf.
+TEST_F(AmxEmulationTest, RowsOutsideTheFastPathMatchTheReference) {
+  std::mt19937 rng(53);
+  TestWeights w(TileFormat::kBfp4b, 10, 3);
+  w.FillRandom(rng, 120, 126);
+  const int64_t m = 40, k = 300, x_stride = 307, n_cols = 3 * kTileDim - 7;
+  std::vector<uint16_t> x = RandomBf16(rng, m, k, x_stride, 100, 125);
+  std::fill(x.begin() + 5 * x_stride, x.begin() + 6 * x_stride, uint16_t{0});
+  x[5 * x_stride + 7] = 0x0003;  // denormal
+  const std::vector<uint16_t> tiny = RandomBf16(rng, 1, k, x_stride, 3, 8);
+  std::copy(tiny.begin(), tiny.end(), x.begin() + 9 * x_stride);
+  x[20 * x_stride + 9] = 0x7F80;  // +inf
+  for (int64_t rows : {int64_t{8}, int64_t{32}}) {
+    ExpectGemvMatches({&w, &x, rows, k, x_stride, 0, 3, n_cols, {}});
+  }
+  ExpectGemmMatches({&w, &x, m, k, x_stride, 0, 3, n_cols, {}});
+}
+
+// A panel with a group outside the normal exponent range (fp32 denormal,
+// inf or NaN weights after TT's decode) is computed by the reference.
+TEST_F(AmxEmulationTest, PanelsOutsideTheNormalRangeMatchTheReference) {
+  for (uint8_t exponent : {uint8_t{2}, uint8_t{255}}) {
+    std::mt19937 rng(47);
+    TestWeights w(TileFormat::kBfp4b, 2, 2);
+    w.FillRandom(rng, 120, 130);
+    w.SetExponent(40, 40, exponent);  // tile (1, 1)
+    const std::vector<uint16_t> x = RandomBf16(rng, 40, 64, 64, 120, 130);
+    ExpectGemvMatches({&w, &x, 8, 64, 64, 0, 2, 64, {}});
+    ExpectGemmMatches({&w, &x, 40, 64, 64, 0, 2, 64, {}});
+  }
 }
 
 }  // namespace

@@ -2,24 +2,28 @@
 // The AMX-BF16 kernel set: entry points only, no intrinsics here.
 //
 // Defined in fp32_amx.cc, compiled with AVX-512 and AMX flags; callers run
-// them only when CpuFeatures has kCpuAmxBf16 and kCpuAvx512 (registry.cc),
-// which DetectCpuFeatures sets only after the OS granted tile data.
+// them only when CpuFeatures has kCpuAmxBf16, kCpuAvx512 and kCpuAvx512Bf16
+// (registry.cc), which DetectCpuFeatures sets only after the OS granted tile
+// data.
 #ifndef LMHEAD_KERNELS_AMX_AMX_KERNELS_H_
 #define LMHEAD_KERNELS_AMX_AMX_KERNELS_H_
+
+#include <memory>
 
 #include "kernels/kernels.h"
 
 namespace lmhead {
 
-// fp32 numerics for bfp4_b weights: tiles decoded exactly to bf16 in VNNI
-// layout, TDPBF16PS with fp32 accumulation. Rows below kAmxMinRows go to
-// MatmulFp32Avx512 (tiles of 16 rows would be mostly padding), and so does a
-// call whose weights hold exponent bytes outside [3, 254] (values that are
-// fp32 denormals, inf or NaN, which TDPBF16PS would flush or mistreat).
-// Activations that are bf16 denormals count as zero (AMX flushes them).
+// fp32 numerics for bfp4_b weights in TileLayout::kBfp4bPanels: tiles
+// decoded exactly to bf16 in VNNI layout, TDPBF16PS with fp32 accumulation
+// (amx_matmul-inl.h says why that meets the fp32 bound). Rows below
+// kAmxMinRows go to MatmulFp32Avx512Bf16: tiles of so few rows spend more on
+// the decode than they save.
 inline constexpr int64_t kAmxMinRows = 4;
 void MatmulFp32AmxGemv(const MatmulArgs& args);  // m <= 32: weights read once
 void MatmulFp32AmxGemm(const MatmulArgs& args);  // any m
+// The per-row exponent ranges both read (MatmulKernels::prepare).
+std::unique_ptr<PreparedActivations> PrepareFp32Amx(const MatmulArgs& args);
 
 }  // namespace lmhead
 

@@ -1,58 +1,133 @@
 // SPDX-License-Identifier: Apache-2.0
-// The AMX-BF16 fp32 matmul over bfp4_b tiles, written once over a tile-operations policy.
+// The AMX-BF16 fp32 matmul over kBfp4bPanels tiles, written once over a tile-operations policy.
 //
 // Included by fp32_amx.cc, which instantiates it with the real tile
-// instructions, and by amx_emulation_test.cc, which instantiates it with a
-// scalar model of them, so the data layout, blocking and edge handling are
-// tested on CPUs without AMX. Needs AVX-512 F/BW/DQ/VL for the decode.
+// instructions, and by amx_emulated.cc, which instantiates it with a scalar
+// model of them, so the data layout, blocking and edge handling are tested on
+// CPUs without AMX. Needs AVX-512 F/BW/DQ/VL for the decode.
+//
+// Why the fp32 bound of kernels.h holds: a decoded weight is code * 2^(E -
+// 129), exact in bf16, so every product x * w is exact in fp32 and TDPBF16PS
+// rounds only its sums, like fp32 FMAs. TDPBF16PS treats denormal inputs as
+// zero and flushes denormal results; a row is computed this way only under
+// the conditions of the vdpbf16ps kernels (PanelIsFast, fp32_bf16_avx512.cc),
+// which keep every product a multiple of 2^-126 and every sum finite. Rows
+// refused for a panel are redone by MatmulFp32Reference (rare: extreme or
+// non-finite values).
 //
 // Tile registers: C0..C3 (tmm0-3) hold a 32 x 32 fp32 output block (rows
 // 0-15 | 16-31 x columns 0-15 | 16-31), A0/A1 (tmm4-5) 16 activation rows x 32
-// k each, B (tmm6-7) the two column halves of one decoded weight tile. Every
-// tile is 16 rows x 64 bytes, so one fixed configuration serves all calls.
+// k each, B (tmm6-7) the two column halves of one decoded weight tile.
 // Tiles policy:
-//   Begin(), End()                       load the configuration, release tiles
+//   Begin(rows0, rows1)                  configure A0, C0, C1 with rows0 rows
+//                                        and A1, C2, C3 with rows1 (0: unused),
+//                                        every tile 64 bytes wide
+//   End()                                release the tiles
 //   ZeroC(both), LoadC(c, stride, both), StoreC(c, stride, both)
 //                                        C0, C1 (and C2, C3 when `both`) from/to
-//                                        a row-major 32 x 32 fp32 block
-//   LoadA(half, a, stride)               A0 or A1 from 16 rows of bf16
+//                                        a row-major block of 32 fp32 columns
+//   LoadA(half, a, stride)               A0 or A1 from rows of bf16
 //   LoadB(pair)                          B from a BTilePair
 //   Dot(both)                            C0 += A0 B.left, C1 += A0 B.right (and
 //                                        C2, C3 from A1) with TDPBF16PS
 #ifndef LMHEAD_KERNELS_AMX_AMX_MATMUL_INL_H_
 #define LMHEAD_KERNELS_AMX_AMX_MATMUL_INL_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "kernels/amx/amx_bfp4_vnni.h"
+#include "kernels/avx512/bf16_panels_avx512.h"
+#include "kernels/avx512/fp32_bf16_rows_avx512.h"
 #include "kernels/kernels.h"
+#include "kernels/tile_layout.h"
 #include "kernels/x86_intrinsics.h"
 
 namespace lmhead::amx {
 
+using avx512_bf16::ExponentRange;
+using avx512_bf16::kTileBytes;
+
 inline constexpr int kARows = 16;      // rows of one A tile
 inline constexpr int kBlockRows = 32;  // rows of one C block (A0 and A1)
-inline constexpr int kGemmRows = 256;  // rows sharing one decoded K block
-inline constexpr int kGemmKTiles = 8;  // weight tiles decoded per K block
-inline constexpr int kBfp4TileBytes = 576;
+
+// Gemm blocking: kNBlock tile columns x kKBlock tile rows are decoded at a
+// time (512 KB of B tiles) and serve kRowChunk rows, whose partial sums for
+// those columns (512 KB) stay in L2 between K blocks. An activation block
+// (32 rows x kKBlock tiles, 64 KB) is read from memory once per kNBlock
+// columns, then from L2.
+inline constexpr int kNBlock = 8;
+inline constexpr int kKBlock = 32;
+inline constexpr int kRowChunk = 512;
+
+namespace {  // internal linkage in every file that includes this header
+
+// The per-row exponent ranges of the fast-path check, for rows [0, m): made
+// once per input by the set's prepare, or by the kernel itself.
+class RowRanges final : public PreparedActivations {
+ public:
+  explicit RowRanges(const MatmulArgs& args) : ranges_(static_cast<size_t>(args.m)) {
+    for (int64_t row = 0; row < args.m; ++row)
+      ranges_[static_cast<size_t>(row)] = avx512_bf16::RangeOfRow(args, row);
+  }
+  const ExponentRange& operator[](int64_t row) const { return ranges_[static_cast<size_t>(row)]; }
+
+ private:
+  std::vector<ExponentRange> ranges_;
+};
+
+}  // namespace
+
+// The caller's prepared ranges, or ones made here into `own`.
+static inline const RowRanges& RangesFor(const MatmulArgs& args, std::unique_ptr<RowRanges>& own) {
+  if (args.prepared != nullptr) return static_cast<const RowRanges&>(*args.prepared);
+  own = std::make_unique<RowRanges>(args);
+  return *own;
+}
+
+static inline const uint8_t* Panel(const MatmulArgs& args, int64_t nt) {
+  return args.w.tiles + nt * Bfp4bPanelBytes(args.w.k_tiles);
+}
+
+static inline const uint8_t* Footer(const MatmulArgs& args, int64_t nt) {
+  return Panel(args, nt) + args.w.k_tiles * kTileBytes;
+}
+
+// Whether every group of panel nt decodes exactly (footer: tile_layout.h).
+static inline bool WeightsInRange(const MatmulArgs& args, int64_t nt) {
+  const uint8_t* footer = Footer(args, nt);
+  return footer[0] >= 3 && footer[1] <= 254;
+}
+
+// Stores rows [row0, row0 + rows) of panel nt from `c` (row r's 32 sums at c +
+// 32 r), then redoes the rows the fast-path check refuses.
+static inline void FinishPanel(const MatmulArgs& args, const RowRanges& ranges, int64_t nt,
+                               int64_t row0, int rows, const float* c) {
+  avx512_bf16::StoreColumns(args, nt, row0, rows, c);
+  const int max_scaled_exponent = avx512_bf16::MaxScaledExponent(args.k);
+  for (int r = 0; r < rows; ++r) {
+    if (!avx512_bf16::PanelIsFast(Footer(args, nt), ranges[row0 + r], max_scaled_exponent))
+      avx512_bf16::SlowPanel(args, nt, row0 + r, 1);
+  }
+}
 
 // Activation rows [row, row + 16) x k [32 kt, 32 kt + 32): straight from x
 // when all of them exist, else a zero-padded copy in `pad` (rows past m, k
 // past args.k). Sets *stride to the source's row stride in bytes.
 static inline const uint16_t* ATile(const MatmulArgs& args, int64_t row, int64_t kt,
                                     uint16_t (&pad)[kARows][32], int64_t* stride) {
-  const int64_t k0 = kt * 32;
-  if (row + kARows <= args.m && k0 + 32 <= args.k) {
+  if (row + kARows <= args.m && (kt + 1) * kTileDim <= args.k) {
     *stride = args.x_stride * 2;
-    return args.x + row * args.x_stride + k0;
+    return args.x + row * args.x_stride + kt * kTileDim;
   }
-  const int64_t valid = args.k - k0;
-  const __mmask32 mask =
-      valid >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint64_t{1} << valid) - 1);
+  const __mmask32 mask = avx512_bf16::KMask(args.k, kt);
   for (int r = 0; r < kARows; ++r) {
     const __m512i values =
-        row + r < args.m ? _mm512_maskz_loadu_epi16(mask, args.x + (row + r) * args.x_stride + k0)
-                         : _mm512_setzero_si512();
+        row + r < args.m
+            ? _mm512_maskz_loadu_epi16(mask, args.x + (row + r) * args.x_stride + kt * kTileDim)
+            : _mm512_setzero_si512();
     _mm512_store_si512(pad[r], values);
   }
   *stride = 64;
@@ -68,121 +143,114 @@ void LoadATile(const MatmulArgs& args, int half, int64_t row, int64_t kt,
   Tiles::LoadA(half, a, stride);
 }
 
-// Copies rows [0, rows) of a 32 x 32 block `c` to y rows [row0, row0 + rows),
-// view columns of tile nt below n_cols.
-static inline void StoreBlock(const MatmulArgs& args, const float* c, int64_t row0, int rows,
-                              int64_t nt) {
-  for (int half = 0; half < 2; ++half) {
-    const int64_t n = nt * 32 + half * 16;
-    const int64_t cols = args.n_cols - n;
-    if (cols <= 0) break;
-    const __mmask16 mask =
-        cols >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << cols) - 1);
-    for (int r = 0; r < rows; ++r) {
-      _mm512_mask_storeu_ps(args.y + (row0 + r) * args.y_stride + n, mask,
-                            _mm512_load_ps(c + r * 32 + half * 16));
+// Decode (1 <= m <= 32): tiles configured with m rows, so A is read straight
+// from x (a copy only for a last partial tile row of K); C stays in the tile
+// registers over all of K; each weight tile is decoded once, into one of two
+// buffers so that decoding the next tile overlaps the dot products of this one.
+template <typename Tiles>
+void GemvPanels(const MatmulArgs& args) {
+  std::unique_ptr<RowRanges> own;
+  const RowRanges& ranges = RangesFor(args, own);
+  const int m = static_cast<int>(args.m);
+  const bool both = m > kARows;
+  const int64_t full_k_tiles = args.k / kTileDim;
+  alignas(64) uint16_t tail[kBlockRows][32];  // the partial tile row, if any
+  if (full_k_tiles < args.w.k_tiles) {
+    for (int r = 0; r < m; ++r) {
+      _mm512_store_si512(tail[r], _mm512_maskz_loadu_epi16(avx512_bf16::KMask(args.k, full_k_tiles),
+                                                           args.x + r * args.x_stride +
+                                                               full_k_tiles * kTileDim));
     }
   }
-}
-
-static inline const uint8_t* Bfp4Tile(const TileMatrixView& w, int64_t kt, int64_t nt) {
-  return w.tiles + static_cast<size_t>(kt * w.n_tiles + nt) * kBfp4TileBytes;
-}
-
-// Tiles ahead that GemvBfp4 prefetches while walking down a tile column.
-inline constexpr int64_t kPrefetchTiles = 8;
-
-static inline void PrefetchTile(const uint8_t* tile) {
-  for (int offset = 0; offset < kBfp4TileBytes; offset += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(tile) + offset, _MM_HINT_T0);
-  }
-}
-
-// Decode (m <= 32): C stays in tile registers over all of K, and each weight
-// tile is decoded and read once. False when a tile needs another kernel
-// (DecodeBfp4ToVnni); y may then be partly written.
-template <typename Tiles>
-bool GemvBfp4(const MatmulArgs& args) {
-  const bool both = args.m > kARows;
-  BTilePair b;
-  alignas(64) uint16_t pad[kARows][32];
+  BTilePair b[2];
   alignas(64) float c[kBlockRows][32];
-  Tiles::Begin();
+  Tiles::Begin(std::min(m, kARows), both ? m - kARows : 0);
   for (int64_t nt = args.nt_begin; nt < args.nt_end; ++nt) {
+    if (!WeightsInRange(args, nt)) {
+      avx512_bf16::SlowPanel(args, nt, 0, m);
+      continue;
+    }
+    const uint8_t* panel = Panel(args, nt);
     Tiles::ZeroC(both);
     for (int64_t kt = 0; kt < args.w.k_tiles; ++kt) {
-      // The tile column's next tiles are a bank row apart each.
-      if (kt + kPrefetchTiles < args.w.k_tiles)
-        PrefetchTile(Bfp4Tile(args.w, kt + kPrefetchTiles, nt));
-      if (!DecodeBfp4ToVnni(Bfp4Tile(args.w, kt, nt), b)) {
-        Tiles::End();
-        return false;
-      }
-      LoadATile<Tiles>(args, 0, 0, kt, pad);
-      if (both) LoadATile<Tiles>(args, 1, kARows, kt, pad);
-      Tiles::LoadB(b);
+      const uint8_t* tile = panel + kt * kTileBytes;
+      avx512_bf16::PrefetchAhead(tile);
+      BTilePair& decoded = b[kt & 1];
+      DecodePanelTile(tile, decoded);
+      const bool in_x = kt < full_k_tiles;
+      const uint16_t* a = in_x ? args.x + kt * kTileDim : &tail[0][0];
+      const int64_t a_stride = in_x ? args.x_stride : 32;
+      Tiles::LoadA(0, a, a_stride * 2);
+      if (both) Tiles::LoadA(1, a + kARows * a_stride, a_stride * 2);
+      Tiles::LoadB(decoded);
       Tiles::Dot(both);
     }
     Tiles::StoreC(&c[0][0], 32 * sizeof(float), both);
-    StoreBlock(args, &c[0][0], 0, static_cast<int>(args.m), nt);
+    FinishPanel(args, ranges, nt, 0, m, &c[0][0]);
   }
   Tiles::End();
-  return true;
 }
 
-// One K block of up to kGemmKTiles decoded tiles applied to rows [row0,
-// row0 + rows) of tile column nt, accumulating in `c` (rows x 32 fp32).
+// What the gemm keeps between K blocks, per thread (1 MB).
+struct GemmScratch {
+  BTilePair b[kNBlock][kKBlock];             // decoded tiles [column][tile row]
+  alignas(64) float c[kNBlock][kRowChunk][32];  // partial sums [column][row][n]
+};
+
+static inline GemmScratch& ThreadGemmScratch() {
+  thread_local std::unique_ptr<GemmScratch> scratch = std::make_unique<GemmScratch>();
+  return *scratch;
+}
+
+// Prefill (any m): per block of kNBlock tile columns and chunk of kRowChunk
+// rows, K in blocks of kKBlock tile rows decoded once and applied to every
+// row block of the chunk; partial sums wait in scratch.c between K blocks.
 template <typename Tiles>
-void GemmKBlock(const MatmulArgs& args, const BTilePair* panel, int64_t kt0, int k_tiles,
-                int64_t row0, int rows, bool first, float (*c)[32]) {
+void GemmPanels(const MatmulArgs& args) {
+  std::unique_ptr<RowRanges> own;
+  const RowRanges& ranges = RangesFor(args, own);
+  GemmScratch& s = ThreadGemmScratch();
   alignas(64) uint16_t pad[kARows][32];
-  for (int rb = 0; rb < rows; rb += kBlockRows) {
-    const bool both = rows - rb > kARows;
-    float* block = &c[rb][0];
-    if (first) {
-      Tiles::ZeroC(both);
-    } else {
-      Tiles::LoadC(block, 32 * sizeof(float), both);
-    }
-    for (int i = 0; i < k_tiles; ++i) {
-      LoadATile<Tiles>(args, 0, row0 + rb, kt0 + i, pad);
-      if (both) LoadATile<Tiles>(args, 1, row0 + rb + kARows, kt0 + i, pad);
-      Tiles::LoadB(panel[i]);
-      Tiles::Dot(both);
-    }
-    Tiles::StoreC(block, 32 * sizeof(float), both);
-  }
-}
-
-// Prefill: per tile column, blocks of kGemmRows rows; K in blocks of
-// kGemmKTiles tiles decoded once into `panel` and shared by all those rows,
-// partial sums kept in `c` between K blocks. Same false as GemvBfp4.
-template <typename Tiles>
-bool GemmBfp4(const MatmulArgs& args) {
-  BTilePair panel[kGemmKTiles];
-  alignas(64) float c[kGemmRows][32];
-  Tiles::Begin();
-  for (int64_t nt = args.nt_begin; nt < args.nt_end; ++nt) {
-    for (int64_t row0 = 0; row0 < args.m; row0 += kGemmRows) {
-      const int rows = static_cast<int>(args.m - row0 < kGemmRows ? args.m - row0 : kGemmRows);
-      for (int64_t kt0 = 0; kt0 < args.w.k_tiles; kt0 += kGemmKTiles) {
-        const int k_tiles = static_cast<int>(
-            args.w.k_tiles - kt0 < kGemmKTiles ? args.w.k_tiles - kt0 : kGemmKTiles);
-        for (int i = 0; i < k_tiles; ++i) {
-          if (!DecodeBfp4ToVnni(Bfp4Tile(args.w, kt0 + i, nt), panel[i])) {
-            Tiles::End();
-            return false;
+  Tiles::Begin(kARows, kARows);
+  for (int64_t nt0 = args.nt_begin; nt0 < args.nt_end; nt0 += kNBlock) {
+    const int columns = static_cast<int>(std::min<int64_t>(kNBlock, args.nt_end - nt0));
+    for (int64_t row0 = 0; row0 < args.m; row0 += kRowChunk) {
+      const int rows = static_cast<int>(std::min<int64_t>(kRowChunk, args.m - row0));
+      for (int64_t kt0 = 0; kt0 < args.w.k_tiles; kt0 += kKBlock) {
+        const int k_tiles = static_cast<int>(std::min<int64_t>(kKBlock, args.w.k_tiles - kt0));
+        for (int j = 0; j < columns; ++j) {
+          const uint8_t* tiles = Panel(args, nt0 + j) + kt0 * kTileBytes;
+          for (int i = 0; i < k_tiles; ++i) DecodePanelTile(tiles + i * kTileBytes, s.b[j][i]);
+        }
+        for (int rb = 0; rb < rows; rb += kBlockRows) {
+          const bool both = rows - rb > kARows;
+          for (int j = 0; j < columns; ++j) {
+            float* c = &s.c[j][rb][0];
+            if (kt0 == 0) {
+              Tiles::ZeroC(both);
+            } else {
+              Tiles::LoadC(c, 32 * sizeof(float), both);
+            }
+            for (int i = 0; i < k_tiles; ++i) {
+              LoadATile<Tiles>(args, 0, row0 + rb, kt0 + i, pad);
+              if (both) LoadATile<Tiles>(args, 1, row0 + rb + kARows, kt0 + i, pad);
+              Tiles::LoadB(s.b[j][i]);
+              Tiles::Dot(both);
+            }
+            Tiles::StoreC(c, 32 * sizeof(float), both);
           }
         }
-        GemmKBlock<Tiles>(args, panel, kt0, k_tiles, row0, rows, kt0 == 0, c);
       }
-      for (int rb = 0; rb < rows; rb += kBlockRows) {
-        StoreBlock(args, &c[rb][0], row0 + rb, rows - rb < kBlockRows ? rows - rb : kBlockRows, nt);
+      for (int j = 0; j < columns; ++j) {
+        if (WeightsInRange(args, nt0 + j)) {
+          FinishPanel(args, ranges, nt0 + j, row0, rows, &s.c[j][0][0]);
+        } else {
+          avx512_bf16::SlowPanel(args, nt0 + j, row0, rows);
+        }
       }
     }
   }
   Tiles::End();
-  return true;
 }
 
 }  // namespace lmhead::amx

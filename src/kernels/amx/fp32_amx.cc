@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The AMX-BF16 kernels: amx_matmul-inl.h instantiated with the tile instructions.
+#include <array>
 #include <cstdint>
+#include <memory>
 
 #include "kernels/amx/amx_kernels.h"
 #include "kernels/amx/amx_matmul-inl.h"
@@ -10,9 +12,11 @@
 namespace lmhead {
 namespace {
 
-// LDTILECFG's 64-byte operand: palette 1, every used tile 16 rows x 64 bytes.
-// A constant object: GCC 12 may drop the stores that fill a local one before
-// LDTILECFG reads it (llama.cpp issue #20824).
+// LDTILECFG's 64-byte operand, palette 1: tiles 0, 1 and 4 (C0, C1, A0) have
+// rows0 rows, tiles 2, 3 and 5 (C2, C3, A1) rows1 rows, tiles 6 and 7 (B)
+// 16; every used tile is 64 bytes wide. Constant objects only: GCC 12 may
+// drop the stores that fill a local one before LDTILECFG reads it
+// (llama.cpp issue #20824).
 struct alignas(64) TileConfig {
   uint8_t palette_id;
   uint8_t start_row;
@@ -20,13 +24,33 @@ struct alignas(64) TileConfig {
   uint16_t colsb[16];
   uint8_t rows[16];
 };
-constexpr TileConfig kTileConfig = {
-    1, 0, {}, {64, 64, 64, 64, 64, 64, 64, 64}, {16, 16, 16, 16, 16, 16, 16, 16}};
+
+constexpr TileConfig MakeTileConfig(int rows0, int rows1) {
+  TileConfig config{};
+  config.palette_id = 1;
+  const int rows[8] = {rows0, rows0, rows1, rows1, rows0, rows1, 16, 16};
+  for (int t = 0; t < 8; ++t) {
+    config.rows[t] = static_cast<uint8_t>(rows[t]);
+    config.colsb[t] = rows[t] > 0 ? 64 : 0;
+  }
+  return config;
+}
+
+// kTileConfigs[m] for m = 1..32 rows (m <= 16: rows0 = m, rows1 = 0; else
+// rows0 = 16, rows1 = m - 16).
+constexpr std::array<TileConfig, amx::kBlockRows + 1> MakeTileConfigs() {
+  std::array<TileConfig, amx::kBlockRows + 1> configs{};
+  for (int m = 1; m <= amx::kBlockRows; ++m) {
+    configs[m] = m <= amx::kARows ? MakeTileConfig(m, 0) : MakeTileConfig(amx::kARows, m - amx::kARows);
+  }
+  return configs;
+}
+constexpr std::array<TileConfig, amx::kBlockRows + 1> kTileConfigs = MakeTileConfigs();
 
 // The tile-register names of amx_matmul-inl.h. The intrinsics take the tile
 // number as a literal, hence one call per register.
 struct AmxTiles {
-  static void Begin() { _tile_loadconfig(&kTileConfig); }
+  static void Begin(int rows0, int rows1) { _tile_loadconfig(&kTileConfigs[rows0 + rows1]); }
   static void End() { _tile_release(); }
   static void ZeroC(bool both) {
     _tile_zero(0);
@@ -77,15 +101,23 @@ struct AmxTiles {
 
 }  // namespace
 
+std::unique_ptr<PreparedActivations> PrepareFp32Amx(const MatmulArgs& args) {
+  return std::make_unique<amx::RowRanges>(args);
+}
+
 void MatmulFp32AmxGemv(const MatmulArgs& args) {
-  if (args.m < kAmxMinRows || !amx::GemvBfp4<AmxTiles>(args)) MatmulFp32Avx512(args);
+  if (args.m < kAmxMinRows) {
+    MatmulFp32Avx512Bf16(args);
+  } else {
+    amx::GemvPanels<AmxTiles>(args);
+  }
 }
 
 void MatmulFp32AmxGemm(const MatmulArgs& args) {
   if (args.m <= kMaxDecodeRows) {
     MatmulFp32AmxGemv(args);
-  } else if (!amx::GemmBfp4<AmxTiles>(args)) {
-    MatmulFp32Avx512(args);
+  } else {
+    amx::GemmPanels<AmxTiles>(args);
   }
 }
 
