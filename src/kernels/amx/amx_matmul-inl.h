@@ -212,8 +212,13 @@ void GemmPanels(const MatmulArgs& args) {
   GemmScratch& s = ThreadGemmScratch();
   alignas(64) uint16_t pad[kARows][32];
   Tiles::Begin(kARows, kARows);
-  for (int64_t nt0 = args.nt_begin; nt0 < args.nt_end; nt0 += kNBlock) {
-    const int columns = static_cast<int>(std::min<int64_t>(kNBlock, args.nt_end - nt0));
+  // Equal column blocks: a last block of few columns would read all of x for
+  // little work.
+  const int64_t num_blocks = (args.nt_end - args.nt_begin + kNBlock - 1) / kNBlock;
+  const int64_t block_columns =
+      num_blocks == 0 ? kNBlock : (args.nt_end - args.nt_begin + num_blocks - 1) / num_blocks;
+  for (int64_t nt0 = args.nt_begin; nt0 < args.nt_end; nt0 += block_columns) {
+    const int columns = static_cast<int>(std::min<int64_t>(block_columns, args.nt_end - nt0));
     for (int64_t row0 = 0; row0 < args.m; row0 += kRowChunk) {
       const int rows = static_cast<int>(std::min<int64_t>(kRowChunk, args.m - row0));
       for (int64_t kt0 = 0; kt0 < args.w.k_tiles; kt0 += kKBlock) {
