@@ -16,8 +16,12 @@ TILE_BYTES = 576  # a bfloat4_b tile: 64 exponent bytes + 512 bytes of codes
 
 
 @pytest.fixture(scope="module")
-def cases(tmp_path_factory):
-    work = tmp_path_factory.mktemp("bench")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("bench")
+
+
+@pytest.fixture(scope="module")
+def cases(work):
     done = lmhead("bench", "--mode", "decode", "--m", "1,3", "--numerics", "fp32",
                   "--repetitions", "1", "--json", "--work-dir", work)
     assert done.returncode == 0, done.stderr
@@ -56,6 +60,20 @@ def test_ratios_and_roofline_follow_from_the_limits(cases):
             floor_ms = max(floor_ms, c["flops"] / (peak * 1e12) * 1e3)
         assert c["roofline_ms"] == pytest.approx(floor_ms, rel=1e-9)
         assert c["ratio_to_roofline"] == pytest.approx(floor_ms / c["median_ms"], rel=1e-9)
+
+
+def test_onednn_runs_on_the_thread_count_given(work):
+    if "oneDNN baseline" not in lmhead("info").stdout:
+        pytest.skip("built without oneDNN")
+    done = lmhead("bench", "--mode", "prefill", "--seq-len", "16", "--numerics", "fp32",
+                  "--prefill-repetitions", "1", "--threads", "1", "--compare", "onednn", "--json",
+                  "--work-dir", work)
+    assert done.returncode == 0, done.stderr
+    [case] = json.loads(done.stdout)
+    assert case["onednn_ms"] > 0
+    if case["onednn_threads"] == 0:
+        pytest.skip("oneDNN built without OpenMP: its thread count is not known")
+    assert case["onednn_threads"] == 1
 
 
 @pytest.mark.parametrize("args, words", [

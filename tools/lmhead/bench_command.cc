@@ -148,9 +148,10 @@ void PrintCase(const nlohmann::json& c, const Limits& limits, const std::string&
       limits.compute_name(), 100.0 * c["ratio_to_roofline"].get<double>(), kernels.c_str());
   if (c.contains("onednn_ms")) {
     std::printf(
-        "         oneDNN bf16 matmul, same shapes: %.2f ms median (lmhead runs at %.2fx "
-        "oneDNN's speed)\n",
-        c["onednn_ms"].get<double>(), c["onednn_ms"].get<double>() / c["median_ms"].get<double>());
+        "         oneDNN bf16 matmul, same shapes, %d threads: %.2f ms median (lmhead runs at "
+        "%.2fx oneDNN's speed)\n",
+        c["onednn_threads"].get<int>(), c["onednn_ms"].get<double>(),
+        c["onednn_ms"].get<double>() / c["median_ms"].get<double>());
   }
   std::fflush(stdout);
 }
@@ -214,9 +215,11 @@ Status RunBench(const BenchFlags& flags) {
       if (flags.compare == "onednn") {
         LMHEAD_ASSIGN_OR_RETURN(OnednnTiming onednn,
                                 TimeOnednnBf16Matmul(flags.seq_len, model.hidden_size,
-                                                     model.vocab_size, flags.prefill_repetitions));
+                                                     model.vocab_size, flags.prefill_repetitions,
+                                                     flags.threads));
         c["onednn_ms"] = onednn.median_ms;
         c["onednn_min_ms"] = onednn.min_ms;
+        c["onednn_threads"] = onednn.num_threads;
       }
       cases.push_back(c);
       if (!flags.json) PrintCase(cases.back(), limits, head->kernel_name());

@@ -11,6 +11,9 @@
 #ifdef LMHEAD_WITH_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
 #endif
+#ifdef LMHEAD_ONEDNN_OPENMP
+#include <omp.h>
+#endif
 
 namespace lmhead::cli {
 
@@ -48,12 +51,22 @@ Result<OnednnTiming> TimeMatmul(int64_t m, int64_t k, int64_t n, int repetitions
     if (rep > 0) times.push_back(ms);  // Repetition 0 warms up (JIT, page faults).
   }
   std::sort(times.begin(), times.end());
-  return OnednnTiming{times[times.size() / 2], times.front()};
+  OnednnTiming timing{times[times.size() / 2], times.front()};
+#ifdef LMHEAD_ONEDNN_OPENMP
+  timing.num_threads = omp_get_max_threads();
+#endif
+  return timing;
 }
 
 }  // namespace
 
-Result<OnednnTiming> TimeOnednnBf16Matmul(int64_t m, int64_t k, int64_t n, int repetitions) {
+Result<OnednnTiming> TimeOnednnBf16Matmul(int64_t m, int64_t k, int64_t n, int repetitions,
+                                          int num_threads) {
+#ifdef LMHEAD_ONEDNN_OPENMP
+  if (num_threads > 0) omp_set_num_threads(num_threads);
+#else
+  (void)num_threads;
+#endif
   try {  // oneDNN reports failures as exceptions; the CLI reports Status.
     return TimeMatmul(m, k, n, std::max(repetitions, 1));
   } catch (const dnnl::error& e) {
@@ -64,7 +77,7 @@ Result<OnednnTiming> TimeOnednnBf16Matmul(int64_t m, int64_t k, int64_t n, int r
 
 #else
 
-Result<OnednnTiming> TimeOnednnBf16Matmul(int64_t, int64_t, int64_t, int) {
+Result<OnednnTiming> TimeOnednnBf16Matmul(int64_t, int64_t, int64_t, int, int) {
   return Status::NotSupported(
       "[bench] this lmhead was built without oneDNN; install libdnnl-dev "
       "(scripts/install_deps.sh) and rebuild to use --compare onednn");
