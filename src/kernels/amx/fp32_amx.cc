@@ -107,7 +107,9 @@ std::unique_ptr<PreparedActivations> PrepareFp32Amx(const MatmulArgs& args) {
 
 void MatmulFp32AmxGemv(const MatmulArgs& args) {
   if (args.m < kAmxMinRows) {
-    MatmulFp32Avx512Bf16(args);
+    MatmulArgs unprepared = args;  // args.prepared is this set's, not the vdpbf16ps set's
+    unprepared.prepared = nullptr;
+    MatmulFp32Avx512Bf16(unprepared);
   } else {
     amx::GemvPanels<AmxTiles>(args);
   }
