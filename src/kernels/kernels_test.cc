@@ -290,6 +290,34 @@ TEST_P(KernelConsistencyTest, Fp32ScaledActivationsAtTheRangeEdges) {
   }
 }
 
+// One row alone, the smallest gemv, where a set may fold the group scales
+// into the activation (x * 2^(E - bias) by an exponent add): one non-zero
+// activation, so that every output is one product, exact or rounded once,
+// with x * 2^(E - bias) swept across both ends of the fp32 exponent range
+// (biased exponent -2..3 and 252..257), and a lone bf16 denormal activation.
+TEST_P(KernelConsistencyTest, Fp32RowAloneAcrossTheExponentRangeEdges) {
+  if (kernels().numerics != Numerics::kFp32) GTEST_SKIP() << "tt-lofi: see ExponentSweep...";
+  std::mt19937 rng(61);
+  const int64_t k = 64;
+  const int bias = kernels().format == TileFormat::kBfp8b ? 133 : 129;
+  std::vector<uint16_t> x(k, 0);
+  for (int scaled : {-2, -1, 0, 1, 2, 3, 252, 253, 254, 255, 256, 257}) {
+    const int w_exp = scaled < 128 ? 20 : 250;
+    TestWeights w(kernels().format, 2, 1);
+    w.FillRandom(rng, static_cast<uint8_t>(w_exp), static_cast<uint8_t>(w_exp));
+    std::fill(x.begin(), x.end(), uint16_t{0});
+    const uint16_t mantissa = static_cast<uint16_t>(rng() & 0x7F);
+    x[static_cast<size_t>(rng() % k)] =
+        static_cast<uint16_t>((scaled + bias - w_exp) << 7 | mantissa | (rng() & 1) << 15);
+    ExpectBothMatch(kernels(), {&w, &x, 1, k, k, 0, 1, 32, {1, true}});
+  }
+  TestWeights w(kernels().format, 2, 1);
+  w.FillRandom(rng, 140, 150);
+  std::fill(x.begin(), x.end(), uint16_t{0});
+  x[17] = 0x0003;
+  ExpectBothMatch(kernels(), {&w, &x, 1, k, k, 0, 1, 32, {1, true}});
+}
+
 // Activations whose exponents span a few binades per chunk (chunk sums exact
 // in fp32), about 14 (kernels that split a chunk by exponent) and about 34
 // (sums in double), over several K blockings: every path of the vdpbf16ps

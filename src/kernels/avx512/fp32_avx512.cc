@@ -16,6 +16,7 @@
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/avx512/bfp_decode_avx512.h"
 #include "kernels/avx512/fp32_avx512_bfp4.h"
+#include "kernels/scaled_activations.h"
 #include "kernels/tile_passes.h"
 #include "kernels/x86_intrinsics.h"
 #include "lmhead/formats.h"
@@ -37,6 +38,7 @@ struct Workspace {
   alignas(64) float acc[kPassRows][kPassCols];         // y partial sums of the pass
   alignas(64) float x[kPassRows][kTileDim];            // activations of tile row kt
   alignas(64) float xs[kPassRows][kBfpGroupsPerTile];  // x times each group's scale
+  scaled_activations::ExponentBounds x_bounds;         // of tile row kt's non-zero x
   TileCodes codes;
   DecodedTile tile;
 };
@@ -64,8 +66,14 @@ void LoadX(const MatmulArgs& args, int64_t row0, int rows, int64_t kt, Workspace
   const int64_t valid = args.k - k0;
   const __mmask32 mask =
       valid >= kTileDim ? ~__mmask32{0} : static_cast<__mmask32>((uint64_t{1} << valid) - 1);
+  ws.x_bounds = {};
   for (int r = 0; r < rows; ++r) {
     const __m512i bf16 = _mm512_maskz_loadu_epi16(mask, args.x + (row0 + r) * args.x_stride + k0);
+    if (rows <= kCodeRows) {
+      alignas(64) uint16_t values[kTileDim];
+      _mm512_store_si512(values, bf16);
+      scaled_activations::AddActivations(values, kTileDim, ws.x_bounds);
+    }
     const __m512i lo = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(bf16)), 16);
     const __m512i hi =
         _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(bf16, 1)), 16);
@@ -109,7 +117,8 @@ void TileRows(const float* x, const DecodedTile& tile, float* acc) {
 }
 
 // The same sum from the tile's int8 codes, with each group's scale folded
-// into the activation instead: xs[r][g] = x[r][k(g)] * 2^(E_g - bias) (exact),
+// into the activation instead: xs[r][g] = x[r][k(g)] * 2^(E_g - bias) (exact
+// where TileStep uses it),
 // so a group costs one widening and one conversion, shared by R rows.
 template <int R>
 void TileRowsFromCodes(const float* xs, const TileCodes& codes, float* acc) {
@@ -155,16 +164,19 @@ void ForRowBlocks(int rows, Fn fn) {
 }
 
 // Adds tile (kt, nt) times the pass's activations into the accumulators of
-// tile column t. Small row counts use the codes and scaled activations; large
-// ones (and tiles with denormal, inf or NaN values) decode the tile to fp32
-// once and share it across all row blocks.
+// tile column t. Small row counts use the codes and scaled activations where
+// those are exact (scaled_activations.h); large ones (and tiles with
+// denormal, inf or NaN values) decode the tile to fp32 once and share it
+// across all row blocks.
 void TileStep(const MatmulArgs& args, int64_t kt, int64_t nt, int t, int rows, Workspace& ws) {
   const bool bfp8 = args.w.format == TileFormat::kBfp8b;
   const uint8_t* tile =
       args.w.tiles + static_cast<size_t>(kt * args.w.n_tiles + nt) * (bfp8 ? 1088 : 576);
   const int bias = bfp8 ? 133 : 129;  // value = code * 2^(E - bias)
   float* acc = &ws.acc[0][t * kTileDim];
-  if (rows > kCodeRows || !avx512_decode::ExponentsInRange(tile, bias - 126)) {
+  if (rows > kCodeRows || !avx512_decode::ExponentsInRange(tile, bias - 126) ||
+      !scaled_activations::AreExact(ws.x_bounds, scaled_activations::OfTileExponents(tile),
+                                    bias)) {
     DecodeTile(args.w, tile, bias, ws);
     ForRowBlocks(rows, [&](auto block, int r) {
       TileRows<decltype(block)::value>(ws.x[r], ws.tile, acc + r * kPassCols);

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+// When folding a bfp group's scale into the activation is exact: xs = x * 2^(E - bias).
+//
+// The fp32 gemv loops for few rows multiply codes by scaled activations
+// instead of decoded weights by activations: xs * code = x * (code * 2^(E -
+// bias)) holds exactly, and each FMA then gives the same bits, only while
+// every xs is a normal fp32 (or zero). A denormal xs would be rounded, and an
+// xs past the largest exponent becomes inf (inf times a zero code is NaN where
+// the weight's product is 0).
+//
+// Plain scalar code with internal linkage, shared by the kernel files of
+// every instruction set (see tile_passes.h for why no shared inline function
+// may have external linkage there).
+#ifndef LMHEAD_KERNELS_SCALED_ACTIVATIONS_H_
+#define LMHEAD_KERNELS_SCALED_ACTIVATIONS_H_
+
+#include <cstdint>
+
+namespace lmhead::scaled_activations {
+
+// The smallest and largest biased exponent seen; lo > hi when none was.
+struct ExponentBounds {
+  int lo = 255;
+  int hi = 0;
+};
+
+// Widens `b` by the exponents of the non-zero bf16 values bf16[0..n)
+// (16-bit wide, so that the compiler vectorizes the loop).
+static inline void AddActivations(const uint16_t* bf16, int n, ExponentBounds& b) {
+  uint16_t lo = static_cast<uint16_t>(b.lo), hi = static_cast<uint16_t>(b.hi);
+  for (int i = 0; i < n; ++i) {
+    const uint16_t e = (bf16[i] >> 7) & 0xFF;
+    const bool nonzero = (bf16[i] & 0x7FFF) != 0;
+    const uint16_t e_lo = nonzero ? e : 255, e_hi = nonzero ? e : 0;
+    lo = e_lo < lo ? e_lo : lo;
+    hi = e_hi > hi ? e_hi : hi;
+  }
+  b = {lo, hi};
+}
+
+// The bounds of a tile's 64 group exponent bytes (byte-wide, so that the
+// compiler turns the loop into vector min and max).
+static inline ExponentBounds OfTileExponents(const uint8_t* bytes) {
+  uint8_t lo = 255, hi = 0;
+  for (int i = 0; i < 64; ++i) {
+    lo = bytes[i] < lo ? bytes[i] : lo;
+    hi = bytes[i] > hi ? bytes[i] : hi;
+  }
+  return {lo, hi};
+}
+
+// Whether every non-zero x * 2^(E - bias) is a normal fp32, for activations
+// with exponent bounds x and group exponents with bounds e: no denormal, inf
+// or NaN x, and every exponent sum within [1, 254].
+static inline bool AreExact(const ExponentBounds& x, const ExponentBounds& e, int bias) {
+  if (x.lo > x.hi) return true;  // every activation is zero
+  if (x.lo == 0 || x.hi == 255) return false;
+  return x.lo + e.lo - bias >= 1 && x.hi + e.hi - bias <= 254;
+}
+
+}  // namespace lmhead::scaled_activations
+
+#endif  // LMHEAD_KERNELS_SCALED_ACTIVATIONS_H_
