@@ -44,21 +44,26 @@ static inline void ScaleGroup(__m128i codes, int exponent, int bias, float* valu
   _mm256_store_ps(values + 8, _mm256_mul_ps(hi, scale));
 }
 
-// The 16 signed codes (+-magnitude, as int8) of group g of a tile's data.
-static inline __m128i GroupCodes(TileFormat format, const uint8_t* data, int g) {
+// The 16 signed codes (+-magnitude, as int8) of groups g and g + 1 of a
+// tile's data (g even).
+static inline void GroupCodePair(TileFormat format, const uint8_t* data, int g, __m128i* codes) {
   if (format == TileFormat::kBfp8b) {
     // Sign-magnitude bytes: vpsignb negates the magnitude where the sign is set.
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g));
-    return _mm_sign_epi8(_mm_and_si128(bytes, _mm_set1_epi8(0x7F)), bytes);
+    for (int j = 0; j < 2; ++j) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * (g + j)));
+      codes[j] = _mm_sign_epi8(_mm_and_si128(bytes, _mm_set1_epi8(0x7F)), bytes);
+    }
+    return;
   }
-  // Low nibble first; sign-magnitude nibble to signed int8 by table (-0
-  // becomes 0).
-  const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(data + 8 * g));
+  // 8 bytes per group, low nibble first; sign-magnitude nibble to signed int8
+  // by table (-0 becomes 0).
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 8 * g));
   const __m128i low_nibbles = _mm_set1_epi8(0x0F);
   const __m128i lo = _mm_and_si128(bytes, low_nibbles);
   const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), low_nibbles);
-  return _mm_shuffle_epi8(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 0, -1, -2, -3, -4, -5, -6, -7),
-                          _mm_unpacklo_epi8(lo, hi));
+  const __m128i table = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 0, -1, -2, -3, -4, -5, -6, -7);
+  codes[0] = _mm_shuffle_epi8(table, _mm_unpacklo_epi8(lo, hi));
+  codes[1] = _mm_shuffle_epi8(table, _mm_unpackhi_epi8(lo, hi));
 }
 
 // Value = code * 2^(E - bias) for TT's bfp formats.
@@ -79,9 +84,25 @@ static inline void DecodeTile(TileFormat format, const uint8_t* tile, float (*va
     DecodeBfpGroupsToFp32(format, tile, tile + kBfpGroupsPerTile, kBfpGroupsPerTile, &values[0][0]);
     return;
   }
-  for (int g = 0; g < kBfpGroupsPerTile; ++g) {
-    ScaleGroup(GroupCodes(format, tile + kBfpGroupsPerTile, g), tile[g], ScaleBias(format),
-               values[g]);
+  for (int g = 0; g < kBfpGroupsPerTile; g += 2) {
+    __m128i codes[2];
+    GroupCodePair(format, tile + kBfpGroupsPerTile, g, codes);
+    for (int j = 0; j < 2; ++j) ScaleGroup(codes[j], tile[g + j], ScaleBias(format), values[g + j]);
+  }
+}
+
+// values[g][i] = code i of group g as fp32, a small integer (-0 becomes 0):
+// the tile without its scales, for loops that scale the activations instead.
+static inline void DecodeTileCodes(TileFormat format, const uint8_t* tile,
+                                   float (*values)[kFaceDim]) {
+  for (int g = 0; g < kBfpGroupsPerTile; g += 2) {
+    __m128i codes[2];
+    GroupCodePair(format, tile + kBfpGroupsPerTile, g, codes);
+    for (int j = 0; j < 2; ++j) {
+      _mm256_store_ps(values[g + j], _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(codes[j])));
+      _mm256_store_ps(values[g + j] + 8,
+                      _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(codes[j], 8))));
+    }
   }
 }
 

@@ -18,6 +18,7 @@
 
 #include "kernels/avx2/avx2_kernels.h"
 #include "kernels/avx2/bfp_decode_avx2.h"
+#include "kernels/scaled_activations.h"
 #include "kernels/tile_passes.h"
 #include "kernels/x86_intrinsics.h"
 
@@ -29,15 +30,22 @@ constexpr int kPassRows = 32;
 constexpr int kPassTiles = 4;
 constexpr int kPassCols = kPassTiles * kTileDim;
 constexpr int kBlockRows = 3;
+constexpr int kMaxScaledXRows = 1;  // passes of up to this many rows scale the activations
 
 struct Workspace {
   alignas(64) float acc[kPassRows][kPassCols];            // y partial sums of the pass
   alignas(64) float x[kPassRows][kTileDim];               // activations of tile row kt
-  alignas(64) float values[kBfpGroupsPerTile][kFaceDim];  // the decoded tile (DecodeTile)
+  alignas(64) float values[kBfpGroupsPerTile][kFaceDim];  // the decoded tile
+  // Passes of few rows: x times each column half's group scales (ScaleX),
+  // and the exponent bounds of x's non-zero values.
+  alignas(64) float xs[kMaxScaledXRows][2][kTileDim];
+  scaled_activations::ExponentBounds x_bounds;
 };
 
-// ws.x[r] = x[row0 + r, 32 kt .. 32 kt + 31] as fp32, zero past args.k.
+// ws.x[r] = x[row0 + r, 32 kt .. 32 kt + 31] as fp32, zero past args.k; for
+// passes of up to kMaxScaledXRows rows, their exponent bounds too.
 void LoadX(const MatmulArgs& args, int64_t row0, int rows, int64_t kt, Workspace& ws) {
+  ws.x_bounds = {};
   const int64_t k0 = kt * kTileDim;
   const int64_t valid = args.k - k0 < kTileDim ? args.k - k0 : kTileDim;
   for (int r = 0; r < rows; ++r) {
@@ -47,6 +55,7 @@ void LoadX(const MatmulArgs& args, int64_t row0, int rows, int64_t kt, Workspace
       std::memcpy(padded, x, static_cast<size_t>(valid) * sizeof(uint16_t));
       x = padded;
     }
+    if (rows <= kMaxScaledXRows) scaled_activations::AddActivations(x, kTileDim, ws.x_bounds);
     for (int i = 0; i < kTileDim; i += 8) {
       const __m128i bf16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i));
       _mm256_store_si256(reinterpret_cast<__m256i*>(&ws.x[r][i]),
@@ -55,9 +64,12 @@ void LoadX(const MatmulArgs& args, int64_t row0, int rows, int64_t kt, Workspace
   }
 }
 
-// acc[r][0..31] += sum_k x[r][k] * tile[k][0..31] for R rows. P sets of sums
-// take turns over k (two for one row, so that 8 sums are in flight).
-template <int R>
+// acc[r][0..31] += sum_k a[r][h][k] * tile[k][16 h .. 16 h + 15] for R rows,
+// with a[r][h][k] = x[r * RowStride + h * HalfStride + k]: the activations
+// (HalfStride 0) times the decoded values, or the scaled activations times
+// the codes. P sets of sums take turns over k (two for one row, so that 8
+// sums are in flight).
+template <int R, int RowStride, int HalfStride>
 void TileRows(const float* x, const Workspace& ws, float* acc) {
   constexpr int P = R == 1 ? 2 : 1;
   __m256 sums[P][R][4];  // [k parity][row][8 columns]
@@ -72,10 +84,11 @@ void TileRows(const float* x, const Workspace& ws, float* acc) {
     const int g0 = (k / kFaceDim) * 2 * kFaceDim + k % kFaceDim;
     const float* w[2] = {ws.values[g0], ws.values[g0 + kFaceDim]};
     for (int r = 0; r < R; ++r) {
-      const __m256 xr = _mm256_broadcast_ss(x + r * kTileDim + k);
+      const __m256 xr[2] = {_mm256_broadcast_ss(x + r * RowStride + k),
+                            _mm256_broadcast_ss(x + r * RowStride + HalfStride + k)};
       for (int v = 0; v < 4; ++v) {
         __m256& s = sums[k % P][r][v];
-        s = _mm256_fmadd_ps(xr, _mm256_load_ps(w[v / 2] + 8 * (v % 2)), s);
+        s = _mm256_fmadd_ps(xr[v / 2], _mm256_load_ps(w[v / 2] + 8 * (v % 2)), s);
       }
     }
   }
@@ -89,19 +102,65 @@ void TileRows(const float* x, const Workspace& ws, float* acc) {
   }
 }
 
+// ws.xs[r][h][k] = ws.x[r][k] * 2^(E - bias), E the exponent of tile row k,
+// column half h: an add to the fp32 exponent field (zero stays zero), exact
+// where scaled_activations::AreExact says so.
+void ScaleX(const uint8_t* tile, int bias, int rows, Workspace& ws) {
+  __m256i adjust[2][4];  // [h][k / 8]: (E - bias) << 23
+  for (int h = 0; h < 2; ++h) {
+    for (int i = 0; i < 4; ++i) {
+      // Tile row k = 8 i + j is in group (k / 16) * 32 + 16 h + k % 16.
+      const uint8_t* e = tile + (i / 2) * 32 + 16 * h + 8 * (i % 2);
+      adjust[h][i] = _mm256_slli_epi32(
+          _mm256_sub_epi32(
+              _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(e))),
+              _mm256_set1_epi32(bias)),
+          23);
+    }
+  }
+  for (int r = 0; r < rows; ++r) {
+    for (int i = 0; i < 4; ++i) {
+      const __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(&ws.x[r][8 * i]));
+      const __m256i zero = _mm256_cmpeq_epi32(_mm256_slli_epi32(x, 1), _mm256_setzero_si256());
+      for (int h = 0; h < 2; ++h) {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(&ws.xs[r][h][8 * i]),
+                           _mm256_andnot_si256(zero, _mm256_add_epi32(x, adjust[h][i])));
+      }
+    }
+  }
+}
+
+// R rows from `x` (RowStride floats apart, HalfStride between column halves)
+// in blocks of kBlockRows.
+template <int RowStride, int HalfStride>
+void BlockRows(const float* x, int rows, const Workspace& ws, float* acc) {
+  int r = 0;
+  for (; r + kBlockRows <= rows; r += kBlockRows) {
+    TileRows<kBlockRows, RowStride, HalfStride>(x + r * RowStride, ws, acc + r * kPassCols);
+  }
+  if (rows - r == 2) TileRows<2, RowStride, HalfStride>(x + r * RowStride, ws, acc + r * kPassCols);
+  if (rows - r == 1) TileRows<1, RowStride, HalfStride>(x + r * RowStride, ws, acc + r * kPassCols);
+}
+
 // Adds tile (kt, nt) times the pass's activations into the sums of tile
-// column t, in blocks of kBlockRows rows.
+// column t. A pass of few rows, where the decode dominates, scales the
+// activations by the group scales and decodes only the codes (fewer
+// instructions per weight); others decode the values.
 void TileStep(const MatmulArgs& args, int64_t kt, int64_t nt, int t, int rows, Workspace& ws) {
   const uint8_t* tile = args.w.tiles + static_cast<size_t>(kt * args.w.n_tiles + nt) *
                                            avx2_decode::BfpTileBytes(args.w.format);
-  avx2_decode::DecodeTile(args.w.format, tile, ws.values);
   float* acc = &ws.acc[0][t * kTileDim];
-  int r = 0;
-  for (; r + kBlockRows <= rows; r += kBlockRows) {
-    TileRows<kBlockRows>(ws.x[r], ws, acc + r * kPassCols);
+  const int bias = avx2_decode::ScaleBias(args.w.format);
+  if (rows <= kMaxScaledXRows && avx2_decode::TileInRange(args.w.format, tile) &&
+      scaled_activations::AreExact(
+          ws.x_bounds, scaled_activations::OfTileExponents(tile), bias)) {
+    avx2_decode::DecodeTileCodes(args.w.format, tile, ws.values);
+    ScaleX(tile, bias, rows, ws);
+    BlockRows<2 * kTileDim, kTileDim>(&ws.xs[0][0][0], rows, ws, acc);
+  } else {
+    avx2_decode::DecodeTile(args.w.format, tile, ws.values);
+    BlockRows<kTileDim, 0>(&ws.x[0][0], rows, ws, acc);
   }
-  if (rows - r == 2) TileRows<2>(ws.x[r], ws, acc + r * kPassCols);
-  if (rows - r == 1) TileRows<1>(ws.x[r], ws, acc + r * kPassCols);
 }
 
 void StoreRows(const MatmulArgs& args, int64_t row0, int rows, int64_t nt0, int tiles,
