@@ -24,16 +24,17 @@ struct ExponentBounds {
   int hi = 0;
 };
 
-// Widens `b` by the exponents of the non-zero bf16 values bf16[0..n)
-// (16-bit wide, so that the compiler vectorizes the loop).
+// Widens `b` by the exponents of the non-zero bf16 values bf16[0..n). A zero
+// has exponent 0, which leaves hi as it is and counts as 255 for lo; 16-bit
+// arithmetic without branches, so that the compiler vectorizes the loop.
 static inline void AddActivations(const uint16_t* bf16, int n, ExponentBounds& b) {
   uint16_t lo = static_cast<uint16_t>(b.lo), hi = static_cast<uint16_t>(b.hi);
   for (int i = 0; i < n; ++i) {
-    const uint16_t e = (bf16[i] >> 7) & 0xFF;
-    const bool nonzero = (bf16[i] & 0x7FFF) != 0;
-    const uint16_t e_lo = nonzero ? e : 255, e_hi = nonzero ? e : 0;
+    const uint16_t magnitude = bf16[i] & 0x7FFF;
+    const uint16_t e = magnitude >> 7;
+    const uint16_t e_lo = static_cast<uint16_t>(e + (magnitude == 0 ? 255 : 0));
     lo = e_lo < lo ? e_lo : lo;
-    hi = e_hi > hi ? e_hi : hi;
+    hi = e > hi ? e : hi;
   }
   b = {lo, hi};
 }

@@ -60,26 +60,34 @@ void DecodeTile(const TileMatrixView& w, const uint8_t* tile, int bias, Workspac
   avx512_decode::ScaleCodes(ws.codes, tile, bias, ws.tile);
 }
 
-// ws.x[r] = x[row0 + r, 32 kt .. 32 kt + 31] as fp32, zero past args.k.
+// ws.x[r] = x[row0 + r, 32 kt .. 32 kt + 31] as fp32, zero past args.k, and
+// the exponent bounds of their non-zero values.
 void LoadX(const MatmulArgs& args, int64_t row0, int rows, int64_t kt, Workspace& ws) {
   const int64_t k0 = kt * kTileDim;
   const int64_t valid = args.k - k0;
   const __mmask32 mask =
       valid >= kTileDim ? ~__mmask32{0} : static_cast<__mmask32>((uint64_t{1} << valid) - 1);
-  ws.x_bounds = {};
+  // Per lane, the exponent bounds of the non-zero x (as AddActivations).
+  __m512i e_lo = _mm512_set1_epi16(255), e_hi = _mm512_setzero_si512();
   for (int r = 0; r < rows; ++r) {
     const __m512i bf16 = _mm512_maskz_loadu_epi16(mask, args.x + (row0 + r) * args.x_stride + k0);
-    if (rows <= kCodeRows) {
-      alignas(64) uint16_t values[kTileDim];
-      _mm512_store_si512(values, bf16);
-      scaled_activations::AddActivations(values, kTileDim, ws.x_bounds);
-    }
+    const __m512i magnitude = _mm512_and_si512(bf16, _mm512_set1_epi16(0x7FFF));
+    const __m512i e = _mm512_srli_epi16(magnitude, 7);
+    e_lo = _mm512_mask_min_epu16(e_lo, _mm512_test_epi16_mask(magnitude, magnitude), e_lo, e);
+    e_hi = _mm512_max_epu16(e_hi, e);
     const __m512i lo = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(bf16)), 16);
     const __m512i hi =
         _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(bf16, 1)), 16);
     _mm512_store_si512(&ws.x[r][0], lo);
     _mm512_store_si512(&ws.x[r][16], hi);
   }
+  const auto widen = [](__m512i v, int half) {
+    return _mm512_cvtepu16_epi32(half == 0 ? _mm512_castsi512_si256(v)
+                                           : _mm512_extracti64x4_epi64(v, 1));
+  };
+  ws.x_bounds = {
+      static_cast<int>(_mm512_reduce_min_epu32(_mm512_min_epu32(widen(e_lo, 0), widen(e_lo, 1)))),
+      static_cast<int>(_mm512_reduce_max_epu32(_mm512_max_epu32(widen(e_hi, 0), widen(e_hi, 1))))};
 }
 
 // acc[r][0..31] += the two k-parity sums of each row and column half.
