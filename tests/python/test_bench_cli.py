@@ -37,6 +37,8 @@ def test_every_case_has_the_issue_fields(cases):
                     "roofline_ms", "ratio_to_roofline"):
             assert key in c, key
         assert c["mode"] == "decode" and c["numerics"] == "fp32"
+        assert c["kernels"].startswith("matmul/bfp4b/fp32/")
+        assert c["threads"] >= 1
         assert 0 < c["min_ms"] <= c["median_ms"]
 
 
@@ -70,6 +72,7 @@ def test_onednn_runs_on_the_thread_count_given(work):
                   "--work-dir", work)
     assert done.returncode == 0, done.stderr
     [case] = json.loads(done.stdout)
+    assert case["threads"] == 1
     assert case["onednn_ms"] > 0
     if case["onednn_threads"] == 0:
         pytest.skip("oneDNN built without OpenMP: its thread count is not known")

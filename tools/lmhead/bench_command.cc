@@ -95,7 +95,7 @@ Result<Timing> TimeCalls(int repetitions, Call call) {
 // cannot beat on this machine: its weight bytes at the read bandwidth or its
 // flops at the compute peak, whichever is longer.
 nlohmann::json CaseJson(const std::string& mode, int64_t rows, const std::string& numerics,
-                        const Timing& t, const Limits& limits) {
+                        const LmHead& head, const Timing& t, const Limits& limits) {
   const double seconds = t.median_ms / 1e3;
   const double gbps = static_cast<double>(t.last.weight_bytes) / seconds / 1e9;
   const double tflops = t.last.flops / seconds / 1e12;
@@ -110,6 +110,8 @@ nlohmann::json CaseJson(const std::string& mode, int64_t rows, const std::string
   nlohmann::json j = {
       {"mode", mode},
       {"numerics", numerics},
+      {"kernels", head.kernel_name()},
+      {"threads", head.num_threads()},
       {"median_ms", t.median_ms},
       {"min_ms", t.min_ms},
       {"weight_bytes", t.last.weight_bytes},
@@ -200,7 +202,7 @@ Status RunBench(const BenchFlags& flags) {
                                   return head->Decode(Activations{x, {}, m, model.hidden_size},
                                                       ForwardOptions{.reuse_logits = reuse});
                                 }));
-        cases.push_back(CaseJson("decode", m, name, t, limits));
+        cases.push_back(CaseJson("decode", m, name, *head, t, limits));
         if (!flags.json) PrintCase(cases.back(), limits, head->kernel_name());
       }
     }
@@ -211,7 +213,7 @@ Status RunBench(const BenchFlags& flags) {
             return head->Prefill(Activations{x, {}, flags.seq_len, model.hidden_size},
                                  ForwardOptions{.reuse_logits = reuse});
           }));
-      nlohmann::json c = CaseJson("prefill", flags.seq_len, name, t, limits);
+      nlohmann::json c = CaseJson("prefill", flags.seq_len, name, *head, t, limits);
       if (flags.compare == "onednn") {
         LMHEAD_ASSIGN_OR_RETURN(OnednnTiming onednn,
                                 TimeOnednnBf16Matmul(flags.seq_len, model.hidden_size,
