@@ -12,7 +12,8 @@
 // of AVX2's 16), reads the weights from L1 as FMA operands and broadcasts one
 // activation per row and k; one row alone alternates two sets of sums over
 // even and odd k to hide the FMA latency. Partial sums of the pass live in a
-// 16 KiB block in L1.
+// 16 KiB block in L1. One row alone, bound by the decode, takes the codes as
+// small integers and the activations times the group scales instead.
 #include <cstdint>
 #include <cstring>
 
@@ -30,7 +31,9 @@ constexpr int kPassRows = 32;
 constexpr int kPassTiles = 4;
 constexpr int kPassCols = kPassTiles * kTileDim;
 constexpr int kBlockRows = 3;
-constexpr int kMaxScaledXRows = 1;  // passes of up to this many rows scale the activations
+// Passes of up to this many rows scale the activations (TileStep). From 2 rows
+// the second broadcast per k costs what the cheaper decode saves (measured).
+constexpr int kMaxScaledXRows = 1;
 
 struct Workspace {
   alignas(64) float acc[kPassRows][kPassCols];            // y partial sums of the pass
@@ -143,9 +146,10 @@ void BlockRows(const float* x, int rows, const Workspace& ws, float* acc) {
 }
 
 // Adds tile (kt, nt) times the pass's activations into the sums of tile
-// column t. A pass of few rows, where the decode dominates, scales the
+// column t. A pass of one row, where the decode dominates, scales the
 // activations by the group scales and decodes only the codes (fewer
-// instructions per weight); others decode the values.
+// instructions per weight) where that is exact; the same FMAs on the same
+// products then give the same bits. Other passes decode the values.
 void TileStep(const MatmulArgs& args, int64_t kt, int64_t nt, int t, int rows, Workspace& ws) {
   const uint8_t* tile = args.w.tiles + static_cast<size_t>(kt * args.w.n_tiles + nt) *
                                            avx2_decode::BfpTileBytes(args.w.format);
