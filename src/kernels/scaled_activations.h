@@ -4,9 +4,11 @@
 // The fp32 gemv loops for few rows multiply codes by scaled activations
 // instead of decoded weights by activations: xs * code = x * (code * 2^(E -
 // bias)) holds exactly, and each FMA then gives the same bits, only while
-// every xs is a normal fp32 (or zero). A denormal xs would be rounded, and an
-// xs past the largest exponent becomes inf (inf times a zero code is NaN where
-// the weight's product is 0).
+// every xs is a normal fp32 (or zero). A denormal xs is rounded by a multiply
+// and wrong from an exponent-field add; an xs past the largest exponent is inf
+// (inf times a zero code is NaN where the weight's product is 0). Denormal,
+// inf and NaN activations are refused too: their exponent field does not
+// scale.
 //
 // Plain scalar code with internal linkage, shared by the kernel files of
 // every instruction set (see tile_passes.h for why no shared inline function
