@@ -17,6 +17,9 @@
 // A pass covers up to 32 rows and one tile column, so a decode call decodes
 // and reads every weight tile once: per tile the 1024 weights are decoded
 // (bfp_decode_avx2.h), given the LoFi SrcA rule and widened to double in L1.
+// A bfp4_b tile in the normal range keeps its codes instead, and each row's
+// activations take the group scales (LoadCodes): the same products, a
+// cheaper decode.
 #include <cstdint>
 #include <cstring>
 
@@ -36,10 +39,15 @@ constexpr uint64_t kBf16KeepMask = ~((uint64_t{1} << 45) - 1);
 
 struct Workspace {
   alignas(64) float values[kBfpGroupsPerTile][kFaceDim];  // the decoded tile (DecodeTile)
-  alignas(64) double w[kTileDim][kTileDim];               // LoFi SrcA weights, [k][n]
-  alignas(64) double a[kLofiChunk];                       // one row's SrcB activations
-  alignas(64) float dst[kPassRows][kTileDim];             // Dst, bf16 values
-  alignas(64) float l1[kPassRows][kTileDim];              // packer L1 partials
+  // LoFi SrcA weights, [k][n]; for a `scaled` tile its codes, with each tile
+  // row's group scales in scale[column half][k].
+  alignas(64) double w[kTileDim][kTileDim];
+  alignas(64) double scale[2][kTileDim];
+  bool scaled = false;
+  // One row's SrcB activations of the chunk, per column half (times scale).
+  alignas(64) double a[2][kLofiChunk];
+  alignas(64) float dst[kPassRows][kTileDim];  // Dst, bf16 values
+  alignas(64) float l1[kPassRows][kTileDim];   // packer L1 partials
 };
 
 // LofiSrcA and LofiSrcB (tt_lofi.h) on 8 fp32 patterns: denormals flushed
@@ -52,10 +60,49 @@ inline __m256i LofiOperands(__m256i bits, uint32_t mask) {
   return _mm256_blendv_epi8(kept, sign, denormal);
 }
 
-// ws.w = the LoFi SrcA weights of tile (kt, nt), as doubles in [k][n] order.
+// A bfp4_b tile in the normal range as codes and scales: ws.w[k][n] = the
+// code (a small integer, exact in SrcA: 3 significant bits of the 5 it keeps)
+// and ws.scale[h][k] = 2^(E - 129) of tile row k, column half h. Then a *
+// scale * code is the product a * w exactly, so every FMA gives the same bits.
+void LoadCodes(const uint8_t* tile, Workspace& ws) {
+  for (int g = 0; g < kBfpGroupsPerTile; g += 2) {
+    __m128i codes[2];
+    avx2_decode::GroupCodePair(TileFormat::kBfp4b, tile + kBfpGroupsPerTile, g, codes);
+    for (int j = 0; j < 2; ++j) {
+      // Group g + j is tile row ((g + j) / 32) * 16 + (g + j) % 16, columns
+      // (((g + j) / 16) % 2) * 16 + i.
+      const int group = g + j;
+      double* row = &ws.w[(group / 32) * kFaceDim + group % kFaceDim][((group / kFaceDim) % 2) * kFaceDim];
+      _mm256_store_pd(row, _mm256_cvtepi32_pd(_mm_cvtepi8_epi32(codes[j])));
+      _mm256_store_pd(row + 4, _mm256_cvtepi32_pd(_mm_cvtepi8_epi32(_mm_srli_si128(codes[j], 4))));
+      _mm256_store_pd(row + 8, _mm256_cvtepi32_pd(_mm_cvtepi8_epi32(_mm_srli_si128(codes[j], 8))));
+      _mm256_store_pd(row + 12,
+                      _mm256_cvtepi32_pd(_mm_cvtepi8_epi32(_mm_srli_si128(codes[j], 12))));
+    }
+  }
+  for (int h = 0; h < 2; ++h) {
+    for (int k = 0; k < kTileDim; k += 4) {
+      // Tile row k of half h is group (k / 16) * 32 + 16 h + k % 16.
+      int32_t bytes;
+      std::memcpy(&bytes, tile + (k / kFaceDim) * 32 + kFaceDim * h + k % kFaceDim, sizeof(bytes));
+      const __m256i e = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bytes));
+      _mm256_store_pd(&ws.scale[h][k],
+                      _mm256_castsi256_pd(_mm256_slli_epi64(
+                          _mm256_add_epi64(e, _mm256_set1_epi64x(1023 - 129)), 52)));
+    }
+  }
+}
+
+// ws.w = the LoFi SrcA weights of tile (kt, nt), as doubles in [k][n] order,
+// or (ws.scaled) the codes and scales of LoadCodes.
 void LoadWeights(const MatmulArgs& args, int64_t kt, int64_t nt, Workspace& ws) {
   const uint8_t* tile = args.w.tiles + static_cast<size_t>(kt * args.w.n_tiles + nt) *
                                            avx2_decode::BfpTileBytes(args.w.format);
+  ws.scaled = args.w.format == TileFormat::kBfp4b && avx2_decode::TileInRange(args.w.format, tile);
+  if (ws.scaled) {
+    LoadCodes(tile, ws);
+    return;
+  }
   avx2_decode::DecodeTile(args.w.format, tile, ws.values);
   for (int g = 0; g < kBfpGroupsPerTile; ++g) {
     // Group g is tile row (g / 32) * 16 + g % 16, columns ((g / 16) % 2) * 16 + i.
@@ -69,8 +116,10 @@ void LoadWeights(const MatmulArgs& args, int64_t kt, int64_t nt, Workspace& ws) 
   }
 }
 
-// ws.a = LofiSrcB of row `row`'s activations k0 .. k0 + 15, zero from args.k.
-void LoadActivations(const MatmulArgs& args, int64_t row, int64_t k0, Workspace& ws) {
+// ws.a[0] = LofiSrcB of row `row`'s activations k0 .. k0 + 15 (tile-local
+// k0 = k_tile), zero from args.k; for a scaled tile, ws.a[h] = that times
+// ws.scale[h] (exact in double).
+void LoadActivations(const MatmulArgs& args, int64_t row, int64_t k0, int k_tile, Workspace& ws) {
   const uint16_t* x = args.x + row * args.x_stride + k0;
   uint16_t padded[kLofiChunk] = {};
   if (args.k - k0 < kLofiChunk) {
@@ -81,8 +130,18 @@ void LoadActivations(const MatmulArgs& args, int64_t row, int64_t k0, Workspace&
     const __m256i bits = _mm256_slli_epi32(
         _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + j))), 16);
     const __m256 v = _mm256_castsi256_ps(LofiOperands(bits, kLofiSrcBMask));
-    _mm256_store_pd(ws.a + j, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
-    _mm256_store_pd(ws.a + j + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    const __m256d a[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(v)),
+                          _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))};
+    for (int i = 0; i < 2; ++i) {
+      if (!ws.scaled) {
+        _mm256_store_pd(&ws.a[0][j + 4 * i], a[i]);
+        continue;
+      }
+      for (int h = 0; h < 2; ++h) {
+        _mm256_store_pd(&ws.a[h][j + 4 * i],
+                        _mm256_mul_pd(a[i], _mm256_load_pd(&ws.scale[h][k_tile + j + 4 * i])));
+      }
+    }
   }
 }
 
@@ -91,11 +150,12 @@ void LoadActivations(const MatmulArgs& args, int64_t row, int64_t k0, Workspace&
 void ChunkRow(const Workspace& ws, int k0, float* dst) {
   __m256d sums[8];
   for (int v = 0; v < 8; ++v) sums[v] = _mm256_setzero_pd();
+  const double* a_right = ws.scaled ? ws.a[1] : ws.a[0];  // columns 16-31
 #pragma GCC unroll 16
   for (int j = 0; j < kLofiChunk; ++j) {
-    const __m256d a = _mm256_broadcast_sd(ws.a + j);
+    const __m256d a[2] = {_mm256_broadcast_sd(ws.a[0] + j), _mm256_broadcast_sd(a_right + j)};
     for (int v = 0; v < 8; ++v) {
-      sums[v] = _mm256_fmadd_pd(a, _mm256_load_pd(&ws.w[k0 + j][4 * v]), sums[v]);
+      sums[v] = _mm256_fmadd_pd(a[v / 4], _mm256_load_pd(&ws.w[k0 + j][4 * v]), sums[v]);
     }
   }
   // RNA16(RNA13(dst + S)) on the double bits, narrowed to fp32: exact for
@@ -191,7 +251,7 @@ void RunPass(const MatmulArgs& args, const LofiBlocking& blocking, int64_t row0,
       // Two MVMUL chunks per tile: tile-local k in [0, 16), then [16, 32) (spec §4.4).
       for (int k0 = 0; k0 < kTileDim; k0 += kLofiChunk) {
         for (int r = 0; r < rows; ++r) {
-          LoadActivations(args, row0 + r, kt * kTileDim + k0, ws);
+          LoadActivations(args, row0 + r, kt * kTileDim + k0, k0, ws);
           ChunkRow(ws, k0, ws.dst[r]);
         }
       }
