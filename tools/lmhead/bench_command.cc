@@ -215,10 +215,10 @@ Status RunBench(const BenchFlags& flags) {
           }));
       nlohmann::json c = CaseJson("prefill", flags.seq_len, name, *head, t, limits);
       if (flags.compare == "onednn") {
-        LMHEAD_ASSIGN_OR_RETURN(OnednnTiming onednn,
-                                TimeOnednnBf16Matmul(flags.seq_len, model.hidden_size,
-                                                     model.vocab_size, flags.prefill_repetitions,
-                                                     flags.threads));
+        LMHEAD_ASSIGN_OR_RETURN(
+            OnednnTiming onednn,
+            TimeOnednnBf16Matmul(flags.seq_len, model.hidden_size, model.vocab_size,
+                                 flags.prefill_repetitions, flags.threads));
         c["onednn_ms"] = onednn.median_ms;
         c["onednn_min_ms"] = onednn.min_ms;
         c["onednn_threads"] = onednn.num_threads;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The AMX kernels' decode, layout, blocking and fast-path checks, on emulated tiles, against the reference.
+// The AMX kernels' decode, layout, blocking and row checks on emulated tiles, vs the reference.
 //
 // The tile instructions themselves only run on AMX machines (kernels_test.cc
 // covers the registered "matmul/bfp4b/fp32/amx" set there); everything around

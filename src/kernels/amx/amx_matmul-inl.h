@@ -157,9 +157,9 @@ void GemvPanels(const MatmulArgs& args) {
   alignas(64) uint16_t tail[kBlockRows][32];  // the partial tile row, if any
   if (full_k_tiles < args.w.k_tiles) {
     for (int r = 0; r < m; ++r) {
-      _mm512_store_si512(tail[r], _mm512_maskz_loadu_epi16(avx512_bf16::KMask(args.k, full_k_tiles),
-                                                           args.x + r * args.x_stride +
-                                                               full_k_tiles * kTileDim));
+      _mm512_store_si512(
+          tail[r], _mm512_maskz_loadu_epi16(avx512_bf16::KMask(args.k, full_k_tiles),
+                                            args.x + r * args.x_stride + full_k_tiles * kTileDim));
     }
   }
   BTilePair b[2];
@@ -193,7 +193,7 @@ void GemvPanels(const MatmulArgs& args) {
 
 // What the gemm keeps between K blocks, per thread (1 MB).
 struct GemmScratch {
-  BTilePair b[kNBlock][kKBlock];             // decoded tiles [column][tile row]
+  BTilePair b[kNBlock][kKBlock];                // decoded tiles [column][tile row]
   alignas(64) float c[kNBlock][kRowChunk][32];  // partial sums [column][row][n]
 };
 

@@ -41,7 +41,8 @@ constexpr TileConfig MakeTileConfig(int rows0, int rows1) {
 constexpr std::array<TileConfig, amx::kBlockRows + 1> MakeTileConfigs() {
   std::array<TileConfig, amx::kBlockRows + 1> configs{};
   for (int m = 1; m <= amx::kBlockRows; ++m) {
-    configs[m] = m <= amx::kARows ? MakeTileConfig(m, 0) : MakeTileConfig(amx::kARows, m - amx::kARows);
+    configs[m] =
+        m <= amx::kARows ? MakeTileConfig(m, 0) : MakeTileConfig(amx::kARows, m - amx::kARows);
   }
   return configs;
 }

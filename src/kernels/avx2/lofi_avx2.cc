@@ -72,7 +72,8 @@ void LoadCodes(const uint8_t* tile, Workspace& ws) {
       // Group g + j is tile row ((g + j) / 32) * 16 + (g + j) % 16, columns
       // (((g + j) / 16) % 2) * 16 + i.
       const int group = g + j;
-      double* row = &ws.w[(group / 32) * kFaceDim + group % kFaceDim][((group / kFaceDim) % 2) * kFaceDim];
+      double* row =
+          &ws.w[(group / 32) * kFaceDim + group % kFaceDim][((group / kFaceDim) % 2) * kFaceDim];
       _mm256_store_pd(row, _mm256_cvtepi32_pd(_mm_cvtepi8_epi32(codes[j])));
       _mm256_store_pd(row + 4, _mm256_cvtepi32_pd(_mm_cvtepi8_epi32(_mm_srli_si128(codes[j], 4))));
       _mm256_store_pd(row + 8, _mm256_cvtepi32_pd(_mm_cvtepi8_epi32(_mm_srli_si128(codes[j], 8))));
