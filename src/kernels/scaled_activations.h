@@ -61,6 +61,15 @@ static inline bool AreExact(const ExponentBounds& x, const ExponentBounds& e, in
   return x.lo + e.lo - bias >= 1 && x.hi + e.hi - bias <= 254;
 }
 
+// Whether a tile (its 64 group exponent bytes first) may fold: every weight
+// code * 2^(E - bias) is a normal fp32 or zero (E in [bias - 126, 254], so no
+// weight needs TT's slower host decode), and AreExact for activations with
+// exponent bounds x.
+static inline bool TileFoldIsExact(const ExponentBounds& x, const uint8_t* tile, int bias) {
+  const ExponentBounds e = OfTileExponents(tile);
+  return e.lo >= bias - 126 && e.hi <= 254 && AreExact(x, e, bias);
+}
+
 }  // namespace lmhead::scaled_activations
 
 #endif  // LMHEAD_KERNELS_SCALED_ACTIVATIONS_H_

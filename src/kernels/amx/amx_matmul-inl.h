@@ -106,9 +106,10 @@ static inline bool WeightsInRange(const MatmulArgs& args, int64_t nt) {
 static inline void FinishPanel(const MatmulArgs& args, const RowRanges& ranges, int64_t nt,
                                int64_t row0, int rows, const float* c) {
   avx512_bf16::StoreColumns(args, nt, row0, rows, c);
+  const uint8_t* footer = Footer(args, nt);
   const int max_scaled_exponent = avx512_bf16::MaxScaledExponent(args.k);
   for (int r = 0; r < rows; ++r) {
-    if (!avx512_bf16::PanelIsFast(Footer(args, nt), ranges[row0 + r], max_scaled_exponent))
+    if (!avx512_bf16::PanelIsFast(footer, ranges[row0 + r], max_scaled_exponent))
       avx512_bf16::SlowPanel(args, nt, row0 + r, 1);
   }
 }

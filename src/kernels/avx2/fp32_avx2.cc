@@ -155,8 +155,7 @@ void TileStep(const MatmulArgs& args, int64_t kt, int64_t nt, int t, int rows, W
                                            avx2_decode::BfpTileBytes(args.w.format);
   float* acc = &ws.acc[0][t * kTileDim];
   const int bias = avx2_decode::ScaleBias(args.w.format);
-  if (rows <= kMaxScaledXRows && avx2_decode::TileInRange(args.w.format, tile) &&
-      scaled_activations::AreExact(ws.x_bounds, scaled_activations::OfTileExponents(tile), bias)) {
+  if (rows <= kMaxScaledXRows && scaled_activations::TileFoldIsExact(ws.x_bounds, tile, bias)) {
     avx2_decode::DecodeTileCodes(args.w.format, tile, ws.values);
     ScaleX(tile, bias, rows, ws);
     BlockRows<2 * kTileDim, kTileDim>(&ws.xs[0][0][0], rows, ws, acc);

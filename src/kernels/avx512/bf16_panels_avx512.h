@@ -73,6 +73,33 @@ static inline __m512i ScaleBits(const uint8_t* tile, int h) {
       _mm512_set1_epi16(kScaleBias << 7));
 }
 
+// Decodes a packed tile to bf16 values, exactly: calls store(h, pair, v) with
+// v the 32 bf16 of tile rows 2 pair and 2 pair + 1, column half h (column
+// 16 h + l's two rows in 32-bit lane l), each code times its group's
+// 2^(E - 129); +-0 stays as it is. Exact only when 3 <= E <= 254 (the panel
+// footer says); callers check that first. `codes` is CodeTable().
+template <typename Store>
+static inline void DecodeScaledPairs(const uint8_t* tile, __m512i codes, Store store) {
+  alignas(64) uint32_t scale[2][16];  // per pair: rows 2 pair (low half) and 2 pair + 1
+  _mm512_store_si512(scale[0], ScaleBits(tile, 0));
+  _mm512_store_si512(scale[1], ScaleBits(tile, 1));
+  const __m512i magnitude = _mm512_set1_epi16(0x7FFF);
+#pragma GCC unroll 8
+  for (int b = 0; b < kTileBlocks; ++b) {
+    const int h = b / 4;
+    const __m512i data = _mm512_loadu_si512(tile + 64 + 64 * b);
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) {
+      const int pair = (b % 4) * 4 + q;
+      const __m512i w = BlockWeights(data, q, codes);
+      const __mmask32 nonzero = _mm512_test_epi16_mask(w, magnitude);
+      store(h, pair,
+            _mm512_mask_add_epi16(w, nonzero, w,
+                                  _mm512_set1_epi32(static_cast<int>(scale[h][pair]))));
+    }
+  }
+}
+
 }  // namespace lmhead::avx512_bf16
 
 #endif  // LMHEAD_KERNELS_AVX512_BF16_PANELS_AVX512_H_

@@ -182,8 +182,7 @@ void TileStep(const MatmulArgs& args, int64_t kt, int64_t nt, int t, int rows, W
       args.w.tiles + static_cast<size_t>(kt * args.w.n_tiles + nt) * (bfp8 ? 1088 : 576);
   const int bias = bfp8 ? 133 : 129;  // value = code * 2^(E - bias)
   float* acc = &ws.acc[0][t * kTileDim];
-  if (rows > kCodeRows || !avx512_decode::ExponentsInRange(tile, bias - 126) ||
-      !scaled_activations::AreExact(ws.x_bounds, scaled_activations::OfTileExponents(tile), bias)) {
+  if (rows > kCodeRows || !scaled_activations::TileFoldIsExact(ws.x_bounds, tile, bias)) {
     DecodeTile(args.w, tile, bias, ws);
     ForRowBlocks(rows, [&](auto block, int r) {
       TileRows<decltype(block)::value>(ws.x[r], ws.tile, acc + r * kPassCols);

@@ -40,26 +40,11 @@ constexpr int kPairs = kTileDim / 2;
 constexpr int kTileWords = kPairs * 2 * kTileDim;  // decoded bf16 per tile
 
 // Decodes one packed tile into `dst`: for pair p (tile rows 2p, 2p + 1) and
-// column half h, 32 bf16 at dst + (2 p + h) * 32 (column 16 h + l's two rows
-// in 32-bit lane l), each code times its group's 2^(E - 129); zeros stay zero.
+// column half h, the 32 bf16 of DecodeScaledPairs at dst + (2 p + h) * 32.
 void DecodeTile(const uint8_t* tile, __m512i codes, uint16_t* dst) {
-  alignas(64) uint32_t scale[2][kPairs];  // rows 2p (low) and 2p + 1 (high)
-  _mm512_store_si512(scale[0], ScaleBits(tile, 0));
-  _mm512_store_si512(scale[1], ScaleBits(tile, 1));
-  const __m512i magnitude = _mm512_set1_epi16(0x7FFF);
-#pragma GCC unroll 8
-  for (int b = 0; b < kTileBlocks; ++b) {
-    const int h = b / 4;
-    const __m512i data = _mm512_loadu_si512(tile + 64 + 64 * b);
-#pragma GCC unroll 4
-    for (int q = 0; q < 4; ++q) {
-      const int pair = (b % 4) * 4 + q;
-      const __m512i w = BlockWeights(data, q, codes);
-      const __mmask32 nonzero = _mm512_test_epi16_mask(w, magnitude);
-      const __m512i e = _mm512_set1_epi32(static_cast<int>(scale[h][pair]));
-      _mm512_store_si512(dst + (2 * pair + h) * kTileDim, _mm512_mask_add_epi16(w, nonzero, w, e));
-    }
-  }
+  DecodeScaledPairs(tile, codes, [dst](int h, int pair, __m512i v) {
+    _mm512_store_si512(dst + (2 * pair + h) * kTileDim, v);
+  });
 }
 
 // sums[r * 32 + c] += x[r] @ w[:, c] over `pairs` k pairs, for R rows: w the
