@@ -402,14 +402,16 @@ TEST_P(KernelConsistencyTest, GemvRowsMatchEachRowAlone) {
   }
 }
 
-// The registered SIMD sets, and the AMX set's code on emulated tiles, which
-// runs wherever AVX-512 does (amx/amx_emulated.h).
+// The registered SIMD sets, and the AMX sets' code on emulated tiles, which
+// runs wherever AVX-512 (and, for tt-lofi, AVX512-BF16) does
+// (amx/amx_emulated.h).
 std::vector<const MatmulKernels*> FastKernelSets() {
   std::vector<const MatmulKernels*> sets;
   for (const MatmulKernels& kernels : AllMatmulKernels()) {
     if (kernels.required_cpu_features != 0) sets.push_back(&kernels);
   }
   sets.push_back(&amx_test::EmulatedAmxKernels());
+  sets.push_back(&amx_test::EmulatedAmxLofiKernels());
   return sets;
 }
 

@@ -53,7 +53,7 @@ TEST(RegistryTest, EveryRowIsCompleteAndNamedUniquely) {
       EXPECT_TRUE(CpuFeatures{kernels.required_cpu_features}.Has(kCpuAvx512Bf16)) << kernels.name;
     }
   }
-  EXPECT_EQ(names.size(), 15u);
+  EXPECT_EQ(names.size(), 16u);
 }
 
 TEST(RegistryTest, EveryFormatAndNumericsEndsWithTheReference) {
@@ -86,7 +86,8 @@ TEST(RegistryTest, PicksTheBestSetTheCpuAllows) {
   EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kTtLofi, kCpuAvx2), "matmul/bfp4b/tt-lofi/avx2");
   EXPECT_EQ(name(TileFormat::kBfp8b, Numerics::kTtLofi, kCpuAvx2), "matmul/bfp8b/tt-lofi/avx2");
   EXPECT_EQ(name(TileFormat::kBfp8b, Numerics::kFp32, ~0u), "matmul/bfp8b/fp32/avx512");
-  EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kTtLofi, ~0u), "matmul/bfp4b/tt-lofi/avx512bf16");
+  EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kTtLofi, ~0u), "matmul/bfp4b/tt-lofi/amx");
+  EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kTtLofi, bf16), "matmul/bfp4b/tt-lofi/avx512bf16");
   EXPECT_EQ(name(TileFormat::kBfp4b, Numerics::kTtLofi, avx512), "matmul/bfp4b/tt-lofi/avx512");
   EXPECT_EQ(name(TileFormat::kBfp8b, Numerics::kTtLofi, ~0u), "matmul/bfp8b/tt-lofi/avx512");
   EXPECT_EQ(name(TileFormat::kBfp8b, Numerics::kTtLofi, 0), "matmul/bfp8b/tt-lofi/ref");

@@ -3,21 +3,28 @@
 //
 // The model follows the instruction set reference: eight registers of up to
 // 16 rows x 64 bytes, of which loads, stores and TDPBF16PS touch only the
-// configured rows; TDPBF16PS adds, for each fp32 element C[m][n], the
-// products of A's bf16 pair (2k, 2k + 1) of row m with B's pair of row k,
-// column n, over the 16 rows of B, each as one fp32 FMA that treats denormal
-// inputs as zero and flushes a denormal result to zero (whatever MXCSR says).
-// The model adds k ascending; the fp32 bound of the tests covers whatever
-// order the hardware uses.
+// configured rows and bytes per row; TDPBF16PS adds, for each fp32 element
+// C[m][n], the products of A's bf16 pair (2k, 2k + 1) of row m with B's pair
+// of row k, column n, over the rows of B, each as one fp32 FMA that treats
+// denormal inputs as zero and flushes a denormal result to zero (whatever
+// MXCSR says). The model adds k ascending; the fp32 bound of the tests
+// covers whatever order the hardware uses, and the tt-lofi kernel only
+// relies on sums that are exact in any order. Shapes TDPBF16PS refuses
+// (#UD on the hardware) abort, so a wrong tile configuration fails here.
 #include "kernels/amx/amx_emulated.h"
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
 
+#include "kernels/amx/amx_lofi-inl.h"
 #include "kernels/amx/amx_matmul-inl.h"
+#include "kernels/amx/amx_tile_config.h"
+#include "kernels/avx512/avx512_kernels.h"
 
 namespace lmhead::amx_test {
 namespace {
@@ -25,6 +32,7 @@ namespace {
 struct Registers {
   alignas(64) uint8_t tile[8][16][64];
   int rows[8] = {};
+  int colsb[8] = {};
 };
 thread_local Registers registers;
 
@@ -43,19 +51,38 @@ float Bf16(const uint8_t* p) {
 
 float* Fp32Row(int t, int row) { return reinterpret_cast<float*>(registers.tile[t][row]); }
 
+// TILELOADD zeroes the bytes past colsb of each configured row.
 void Load(int t, const void* base, int64_t stride) {
   for (int r = 0; r < registers.rows[t]; ++r) {
-    std::memcpy(registers.tile[t][r], static_cast<const uint8_t*>(base) + r * stride, 64);
+    std::memset(registers.tile[t][r], 0, 64);
+    std::memcpy(registers.tile[t][r], static_cast<const uint8_t*>(base) + r * stride,
+                static_cast<size_t>(registers.colsb[t]));
   }
 }
 
 void Store(int t, void* base, int64_t stride) {
   for (int r = 0; r < registers.rows[t]; ++r) {
-    std::memcpy(static_cast<uint8_t*>(base) + r * stride, registers.tile[t][r], 64);
+    std::memcpy(static_cast<uint8_t*>(base) + r * stride, registers.tile[t][r],
+                static_cast<size_t>(registers.colsb[t]));
+  }
+}
+
+// TDPBF16PS's shape rules: configured tiles, C as many rows as A, A's bytes
+// per row 4 x B's rows, C's bytes per row B's.
+void CheckShapes(int c, int a, int b) {
+  const int* rows = registers.rows;
+  const int* colsb = registers.colsb;
+  if (rows[c] == 0 || rows[a] == 0 || rows[b] == 0 || rows[c] != rows[a] ||
+      colsb[a] != 4 * rows[b] || colsb[c] != colsb[b]) {
+    std::fprintf(stderr,
+                 "emulated TDPBF16PS: invalid shapes C %dx%d, A %dx%d, B %dx%d (rows x bytes)\n",
+                 rows[c], colsb[c], rows[a], colsb[a], rows[b], colsb[b]);
+    std::abort();
   }
 }
 
 void Dpbf16ps(int c, int a, int b) {
+  CheckShapes(c, a, b);
   for (int m = 0; m < registers.rows[c]; ++m) {
     float* out = Fp32Row(c, m);
     for (int n = 0; n < 16; ++n) {
@@ -72,9 +99,13 @@ void Dpbf16ps(int c, int a, int b) {
 }
 
 struct EmulatedTiles {
-  static void Begin(int rows0, int rows1) {
-    const int rows[8] = {rows0, rows0, rows1, rows1, rows0, rows1, 16, 16};
-    for (int t = 0; t < 8; ++t) registers.rows[t] = rows[t];
+  // The configuration the hardware gets (amx_tiles.h).
+  static void Begin(int rows0, int rows1, int pairs) {
+    const amx::TileConfig& config = amx::TileConfigFor(rows0 + rows1, pairs);
+    for (int t = 0; t < 8; ++t) {
+      registers.rows[t] = config.rows[t];
+      registers.colsb[t] = config.colsb[t];
+    }
     std::memset(registers.tile, 0, sizeof(registers.tile));  // LDTILECFG zeroes the tiles
   }
   static void End() {}
@@ -101,9 +132,9 @@ struct EmulatedTiles {
     }
   }
   static void LoadA(int half, const uint16_t* a, int64_t stride) { Load(4 + half, a, stride); }
-  static void LoadB(const amx::BTilePair& b) {
-    Load(6, b.left.v, 64);
-    Load(7, b.right.v, 64);
+  static void LoadB(const amx::BTilePair& b, int first) {
+    Load(6, b.left.v[first], 64);
+    Load(7, b.right.v[first], 64);
   }
   static void Dot(bool both) {
     Dpbf16ps(0, 4, 6);
@@ -119,28 +150,41 @@ struct EmulatedTiles {
 
 void EmulatedGemv(const MatmulArgs& args) { amx::GemvPanels<EmulatedTiles>(args); }
 void EmulatedGemm(const MatmulArgs& args) { amx::GemmPanels<EmulatedTiles>(args); }
+void EmulatedLofi(const MatmulArgs& args) { amx::LofiPanels<EmulatedTiles>(args); }
 
 std::unique_ptr<PreparedActivations> EmulatedPrepare(const MatmulArgs& args) {
   return std::make_unique<amx::RowRanges>(args);
 }
 
 const MatmulKernels& EmulatedAmxKernels() {
-  static constexpr MatmulKernels kKernels = {
-      "emulated/bfp4b/fp32/amx",
-      TileFormat::kBfp4b,
-      Numerics::kFp32,
-      kCpuAvx512,
-      EmulatedGemv,
-      [](const MatmulArgs& args) {
-        if (args.m <= kMaxDecodeRows) {
-          EmulatedGemv(args);
-        } else {
-          EmulatedGemm(args);
-        }
-      },
-      1,
-      TileLayout::kBfp4bPanels,
-      EmulatedPrepare};
+  static constexpr MatmulKernels kKernels = {"emulated/bfp4b/fp32/amx",
+                                             TileFormat::kBfp4b,
+                                             Numerics::kFp32,
+                                             kCpuAvx512,
+                                             EmulatedGemv,
+                                             [](const MatmulArgs& args) {
+                                               if (args.m <= kMaxDecodeRows) {
+                                                 EmulatedGemv(args);
+                                               } else {
+                                                 EmulatedGemm(args);
+                                               }
+                                             },
+                                             1,
+                                             TileLayout::kBfp4bPanels,
+                                             EmulatedPrepare};
+  return kKernels;
+}
+
+const MatmulKernels& EmulatedAmxLofiKernels() {
+  static constexpr MatmulKernels kKernels = {"emulated/bfp4b/tt-lofi/amx",
+                                             TileFormat::kBfp4b,
+                                             Numerics::kTtLofi,
+                                             kCpuAvx512 | kCpuAvx512Bf16,
+                                             EmulatedLofi,
+                                             EmulatedLofi,
+                                             1,
+                                             TileLayout::kBfp4bPanels,
+                                             PrepareTtLofiAvx512Bf16};
   return kKernels;
 }
 

@@ -26,6 +26,12 @@ void EmulatedGemm(const MatmulArgs& args);
 std::unique_ptr<PreparedActivations> EmulatedPrepare(const MatmulArgs& args);
 const MatmulKernels& EmulatedAmxKernels();
 
+// amx::LofiPanels with emulated tiles, and the registered AMX tt-lofi set
+// with them (its prepare is the vdpbf16ps set's, so the set needs
+// AVX512-BF16), except that it keeps the tiles for every m.
+void EmulatedLofi(const MatmulArgs& args);
+const MatmulKernels& EmulatedAmxLofiKernels();
+
 // amx::DecodePanelTile of a packed tile into two 16 x 32 bf16 arrays (left,
 // right halves).
 void DecodePanelTile(const uint8_t* tile, uint16_t* left, uint16_t* right);

@@ -39,6 +39,15 @@ void ExpectGemmMatches(const Case& c) {
                                       c, kPanels);
 }
 
+// Bit for bit, with and without the set's prepare.
+void ExpectLofiMatches(const Case& c) {
+  kernel_test::ExpectMatchesReference("emulated amx tt-lofi", Numerics::kTtLofi,
+                                      amx_test::EmulatedLofi, c, kPanels);
+  kernel_test::ExpectMatchesReference("emulated amx tt-lofi, prepared", Numerics::kTtLofi,
+                                      amx_test::EmulatedLofi, c, kPanels,
+                                      amx_test::EmulatedAmxLofiKernels().prepare);
+}
+
 class AmxEmulationTest : public testing::Test {
  protected:
   void SetUp() override {
@@ -102,6 +111,36 @@ TEST_F(AmxEmulationTest, RowsOutsideTheFastPathMatchTheReference) {
   ExpectGemmMatches({&w, &x, m, k, x_stride, 0, 3, n_cols, {}});
 }
 
+// tt-lofi passes: 1 to 32 rows with A1 used from 17 on, several passes per
+// chunk of kLofiRowChunk rows and a second chunk ending in a partial 8-row
+// block; K blocks with packer L1 accumulation; in one pass, 8-row blocks
+// refused by the panel check (a denormal only activation, inf) beside fast
+// ones, and rows whose chunks take the split and double paths (activations
+// spanning 2 to 40 binades).
+TEST_F(AmxEmulationTest, LofiPassesMatchTheReferenceBitForBit) {
+  if (!DetectCpuFeatures().Has(amx_test::EmulatedAmxLofiKernels().required_cpu_features)) {
+    GTEST_SKIP() << "the rare chunk paths need AVX512-BF16";
+  }
+  std::mt19937 rng(59);
+  TestWeights w(TileFormat::kBfp4b, 6, 3);
+  w.FillRandom(rng, 118, 130);
+  const int64_t m = 141, k = 6 * kTileDim - 5, x_stride = k + 3, n_cols = 3 * kTileDim - 9;
+  std::vector<uint16_t> x = RandomBf16(rng, m, k, x_stride, 112, 130);
+  for (int64_t row = 0; row < m; row += 3) {
+    const uint32_t exponent = 112 - 2 - static_cast<uint32_t>(row % 39);
+    x[static_cast<size_t>(row * x_stride + row % k)] =
+        static_cast<uint16_t>(exponent << 7 | (rng() & 0x7Fu));
+  }
+  std::fill(x.begin() + 26 * x_stride, x.begin() + 27 * x_stride, uint16_t{0});
+  x[26 * x_stride + 11] = 0x0005;  // denormal: block 24-31 of the first pass
+  x[61 * x_stride + 40] = 0x7F80;  // +inf: block 56-63
+  for (int64_t rows : {int64_t{4}, int64_t{16}, int64_t{17}, int64_t{32}}) {
+    ExpectLofiMatches({&w, &x, rows, k, x_stride, 0, 3, n_cols, {1, true}});
+  }
+  ExpectLofiMatches({&w, &x, m, k, x_stride, 1, 3, n_cols, {2, true}});
+  ExpectLofiMatches({&w, &x, m, k, x_stride, 0, 3, n_cols, {3, false}});
+}
+
 // A panel with a group outside the normal exponent range (fp32 denormal,
 // inf or NaN weights after TT's decode) is computed by the reference.
 TEST_F(AmxEmulationTest, PanelsOutsideTheNormalRangeMatchTheReference) {
@@ -113,6 +152,7 @@ TEST_F(AmxEmulationTest, PanelsOutsideTheNormalRangeMatchTheReference) {
     const std::vector<uint16_t> x = RandomBf16(rng, 40, 64, 64, 120, 130);
     ExpectGemvMatches({&w, &x, 8, 64, 64, 0, 2, 64, {}});
     ExpectGemmMatches({&w, &x, 40, 64, 64, 0, 2, 64, {}});
+    ExpectLofiMatches({&w, &x, 40, 64, 64, 0, 2, 64, {1, true}});
   }
 }
 

@@ -25,6 +25,13 @@ void MatmulFp32AmxGemm(const MatmulArgs& args);  // any m
 // The per-row exponent ranges both read (MatmulKernels::prepare).
 std::unique_ptr<PreparedActivations> PrepareFp32Amx(const MatmulArgs& args);
 
+// tt-lofi numerics for bfp4_b weights in TileLayout::kBfp4bPanels, bit-exact
+// with MatmulTtLofiReference: chunk sums from TDPBF16PS where provably exact
+// (amx_lofi-inl.h), rounded into Dst with AVX-512. Serves gemv and gemm; rows
+// below kAmxMinRows go to MatmulTtLofiAvx512Bf16, whose prepare
+// (PrepareTtLofiAvx512Bf16) this set shares.
+void MatmulTtLofiAmx(const MatmulArgs& args);
+
 }  // namespace lmhead
 
 #endif  // LMHEAD_KERNELS_AMX_AMX_KERNELS_H_

@@ -15,21 +15,7 @@
 // refused for a panel are redone by MatmulFp32Reference (rare: extreme or
 // non-finite values).
 //
-// Tile registers: C0..C3 (tmm0-3) hold a 32 x 32 fp32 output block (rows
-// 0-15 | 16-31 x columns 0-15 | 16-31), A0/A1 (tmm4-5) 16 activation rows x 32
-// k each, B (tmm6-7) the two column halves of one decoded weight tile.
-// Tiles policy:
-//   Begin(rows0, rows1)                  configure A0, C0, C1 with rows0 rows
-//                                        and A1, C2, C3 with rows1 (0: unused),
-//                                        every tile 64 bytes wide
-//   End()                                release the tiles
-//   ZeroC(both), LoadC(c, stride, both), StoreC(c, stride, both)
-//                                        C0, C1 (and C2, C3 when `both`) from/to
-//                                        a row-major block of 32 fp32 columns
-//   LoadA(half, a, stride)               A0 or A1 from rows of bf16
-//   LoadB(pair)                          B from a BTilePair
-//   Dot(both)                            C0 += A0 B.left, C1 += A0 B.right (and
-//                                        C2, C3 from A1) with TDPBF16PS
+// The Tiles policy and the tile registers are amx_tiles.h's.
 #ifndef LMHEAD_KERNELS_AMX_AMX_MATMUL_INL_H_
 #define LMHEAD_KERNELS_AMX_AMX_MATMUL_INL_H_
 
@@ -39,6 +25,7 @@
 #include <vector>
 
 #include "kernels/amx/amx_bfp4_vnni.h"
+#include "kernels/amx/amx_tile_config.h"
 #include "kernels/avx512/bf16_panels_avx512.h"
 #include "kernels/avx512/fp32_bf16_rows_avx512.h"
 #include "kernels/kernels.h"
@@ -49,9 +36,6 @@ namespace lmhead::amx {
 
 using avx512_bf16::ExponentRange;
 using avx512_bf16::kTileBytes;
-
-inline constexpr int kARows = 16;      // rows of one A tile
-inline constexpr int kBlockRows = 32;  // rows of one C block (A0 and A1)
 
 // Gemm blocking: kNBlock tile columns x kKBlock tile rows are decoded at a
 // time (512 KB of B tiles) and serve kRowChunk rows, whose partial sums for
@@ -165,7 +149,7 @@ void GemvPanels(const MatmulArgs& args) {
   }
   BTilePair b[2];
   alignas(64) float c[kBlockRows][32];
-  Tiles::Begin(std::min(m, kARows), both ? m - kARows : 0);
+  Tiles::Begin(std::min(m, kARows), both ? m - kARows : 0, kTilePairs);
   for (int64_t nt = args.nt_begin; nt < args.nt_end; ++nt) {
     if (!WeightsInRange(args, nt)) {
       avx512_bf16::SlowPanel(args, nt, 0, m);
@@ -183,7 +167,7 @@ void GemvPanels(const MatmulArgs& args) {
       const int64_t a_stride = in_x ? args.x_stride : 32;
       Tiles::LoadA(0, a, a_stride * 2);
       if (both) Tiles::LoadA(1, a + kARows * a_stride, a_stride * 2);
-      Tiles::LoadB(decoded);
+      Tiles::LoadB(decoded, 0);
       Tiles::Dot(both);
     }
     Tiles::StoreC(&c[0][0], 32 * sizeof(float), both);
@@ -212,7 +196,7 @@ void GemmPanels(const MatmulArgs& args) {
   const RowRanges& ranges = RangesFor(args, own);
   GemmScratch& s = ThreadGemmScratch();
   alignas(64) uint16_t pad[kARows][32];
-  Tiles::Begin(kARows, kARows);
+  Tiles::Begin(kARows, kARows, kTilePairs);
   // Equal column blocks: a last block of few columns would read all of x for
   // little work.
   const int64_t num_blocks = (args.nt_end - args.nt_begin + kNBlock - 1) / kNBlock;
@@ -240,7 +224,7 @@ void GemmPanels(const MatmulArgs& args) {
             for (int i = 0; i < k_tiles; ++i) {
               LoadATile<Tiles>(args, 0, row0 + rb, kt0 + i, pad);
               if (both) LoadATile<Tiles>(args, 1, row0 + rb + kARows, kt0 + i, pad);
-              Tiles::LoadB(s.b[j][i]);
+              Tiles::LoadB(s.b[j][i], 0);
               Tiles::Dot(both);
             }
             Tiles::StoreC(c, 32 * sizeof(float), both);

@@ -79,23 +79,12 @@ using avx512_bf16::CodeTable;
 using avx512_bf16::DotPair;
 using avx512_bf16::kTileBytes;
 using avx512_bf16::ScaleBits;
-using avx512_lofi::ExponentRange;
-
-constexpr int kRnaBiasFp32 = 0x9000;  // RNA13 then RNA16 on fp32 bits (see the top)
 
 // Dst and the L1 partials of the row block's 32 columns, bf16 values as fp32.
 struct DstState {
   alignas(64) float dst[kBlockRows][kTileDim];
   alignas(64) float l1[kBlockRows][kTileDim];
 };
-
-// dst[0..15] = RNA16(RNA13(dst + S)) for an exact fp32 chunk sum S.
-inline void RoundInto(__m512 sum, float* dst) {
-  const __m512i v = _mm512_castps_si512(
-      _mm512_add_round_ps(_mm512_load_ps(dst), sum, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
-  _mm512_store_si512(dst, _mm512_and_si512(_mm512_add_epi32(v, _mm512_set1_epi32(kRnaBiasFp32)),
-                                           _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
-}
 
 // What one tile's products read for R rows, prepared while the tile before
 // is computed: on Zen 5 a 4-byte broadcast load from a 64-byte store still in
@@ -238,54 +227,6 @@ template <int R>
   }
 }
 
-// Whether the panel and row block may take this file's path (see the top).
-bool PanelIsFast(const uint8_t* footer, const RowBlock& block, int max_sum) {
-  const ExponentRange weights{footer[0], footer[1]};
-  if (weights.lo < 3 || weights.hi > 254) return false;  // denormal, inf or NaN weights
-  if (block.max_spread + footer[2] > kMaxExactSpreadDouble) return false;
-  return avx512_lofi::InRange(block.range, weights, 2, max_sum);
-}
-
-// LofiBeginBlock / LofiEndBlock (tt_lofi.h) for every element of the rows:
-// block 0 starts from zero; with packer L1 accumulation the middle blocks start
-// from zero and the last from the L1 partial, and each block but the last
-// packs into L1 (the first as is, the others with the packer's add, RNA to
-// bf16, denormals flushed). Without it Dst carries over.
-void BeginBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, DstState& state) {
-  const bool last = block_idx == blocking.num_blocks - 1;
-  for (int r = 0; r < rows; ++r) {
-    for (int c = 0; c < kTileDim; c += kFaceDim) {
-      if (block_idx == 0) {
-        _mm512_store_ps(&state.dst[r][c], _mm512_setzero_ps());
-      } else if (blocking.packer_l1_acc_en) {
-        _mm512_store_ps(&state.dst[r][c],
-                        last ? _mm512_load_ps(&state.l1[r][c]) : _mm512_setzero_ps());
-      }
-    }
-  }
-}
-
-void EndBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, DstState& state) {
-  if (!blocking.packer_l1_acc_en || block_idx == blocking.num_blocks - 1) return;
-  for (int r = 0; r < rows; ++r) {
-    for (int c = 0; c < kTileDim; c += kFaceDim) {
-      const __m512 dst = _mm512_load_ps(&state.dst[r][c]);
-      if (block_idx == 0) {
-        _mm512_store_ps(&state.l1[r][c], dst);
-        continue;
-      }
-      // In range (PanelIsFast), so the fp32 sum is finite; RNA to bf16, flush.
-      const __m512i sum = _mm512_castps_si512(_mm512_add_ps(_mm512_load_ps(&state.l1[r][c]), dst));
-      __m512i bits = _mm512_and_si512(_mm512_add_epi32(sum, _mm512_set1_epi32(0x8000)),
-                                      _mm512_set1_epi32(static_cast<int>(0xFFFF0000u)));
-      const __mmask16 denormal = _mm512_testn_epi32_mask(bits, _mm512_set1_epi32(0x7F800000));
-      bits = _mm512_mask_and_epi32(bits, denormal, bits,
-                                   _mm512_set1_epi32(static_cast<int>(0x80000000u)));
-      _mm512_store_si512(&state.l1[r][c], bits);
-    }
-  }
-}
-
 template <int R>
 void RunPanel(const MatmulArgs& args, const LofiBlocking& blocking, const uint8_t* panel,
               int64_t nt, int64_t row0, const RowBlock& block, DstState& state) {
@@ -293,7 +234,7 @@ void RunPanel(const MatmulArgs& args, const LofiBlocking& blocking, const uint8_
   TileActivations<R> act[2];  // tile kt's in act[kt % 2]
   PrepareTile(panel, 0, footer, block, act[0]);
   for (int64_t block_idx = 0; block_idx < blocking.num_blocks; ++block_idx) {
-    BeginBlock(blocking, block_idx, R, state);
+    BeginBlock(blocking, block_idx, R, state.dst, state.l1);
     const int64_t kt_end = (block_idx + 1) * args.lofi.in0_block_w;
     for (int64_t kt = block_idx * args.lofi.in0_block_w; kt < kt_end; ++kt) {
       const uint8_t* tile = panel + kt * kTileBytes;
@@ -303,7 +244,7 @@ void RunPanel(const MatmulArgs& args, const LofiBlocking& blocking, const uint8_
       }
       TileRows<R>(tile, act[kt % 2], state);
     }
-    EndBlock(blocking, block_idx, R, state);
+    EndBlock(blocking, block_idx, R, state.dst, state.l1);
   }
   // Dst rows are 32 floats apart: the layout avx512_bf16::StoreColumns reads.
   avx512_bf16::StoreColumns(args, nt, row0, R, &state.dst[0][0]);
@@ -314,47 +255,6 @@ using PanelFn = void (*)(const MatmulArgs&, const LofiBlocking&, const uint8_t*,
 constexpr PanelFn kPanelFns[kBlockRows + 1] = {nullptr,     RunPanel<1>, RunPanel<2>,
                                                RunPanel<3>, RunPanel<4>, RunPanel<5>,
                                                RunPanel<6>, RunPanel<7>, RunPanel<8>};
-
-}  // namespace
-}  // namespace avx512_lofi_bf16
-
-namespace avx512_lofi_bf16 {
-namespace {
-
-// A tile row of 32 activations per cache line.
-struct alignas(64) TileRow {
-  uint16_t x[kTileDim];
-};
-
-// The ScanRows results of rows [first_row, first_row + num_rows), one
-// RowBlock per 8 rows (first_row a multiple of 8). PrepareTtLofiAvx512Bf16
-// returns those of every row.
-class ScannedRows final : public PreparedActivations {
- public:
-  ScannedRows(const MatmulArgs& args, int64_t first_row, int64_t num_rows)
-      : first_row_(first_row),
-        lofi_x_(static_cast<size_t>((num_rows + kBlockRows - 1) / kBlockRows * kBlockRows *
-                                    args.w.k_tiles)),
-        blocks_(static_cast<size_t>((num_rows + kBlockRows - 1) / kBlockRows)) {
-    for (int64_t row0 = 0; row0 < num_rows; row0 += kBlockRows) {
-      RowBlock& block = blocks_[static_cast<size_t>(row0 / kBlockRows)];
-      block.x = lofi_x_[static_cast<size_t>(row0 * args.w.k_tiles)].x;
-      block.x_stride = args.w.k_tiles * kTileDim;
-      ScanRows(args, first_row + row0,
-               static_cast<int>(std::min<int64_t>(kBlockRows, num_rows - row0)), block);
-    }
-  }
-
-  // The block of rows [row0, row0 + 8).
-  const RowBlock& Block(int64_t row0) const {
-    return blocks_[static_cast<size_t>((row0 - first_row_) / kBlockRows)];
-  }
-
- private:
-  int64_t first_row_;
-  std::vector<TileRow> lofi_x_;  // [row][tile row]; each block's x points in
-  std::vector<RowBlock> blocks_;
-};
 
 }  // namespace
 }  // namespace avx512_lofi_bf16

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// ScanRows and the split and double chunk sums of the tt-lofi vdpbf16ps kernel.
+// ScanRows, the exactness check and the split and double chunk sums of the tt-lofi panel kernels.
 #include "kernels/avx512/lofi_bf16_chunks.h"
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/avx512/bf16_panels_avx512.h"
 
@@ -152,13 +153,13 @@ void DoubleChunkSum(const uint8_t* tile, int c, int h, const uint16_t* xs, __m51
   *hi = _mm512_add_pd(s[0][1], s[1][1]);
 }
 
-// The fp32 chunk sums of chunk c, both column halves, for the scaled small
-// activations xs_low: one vdpbf16ps per half and non-zero pair (both halves
-// have the same zeros), usually one pair (a split moves only the few
-// smallest activations).
-void LowChunkSums(const uint8_t* tile, int c, const uint16_t (*xs_low)[kTileDim], __m512* sums) {
+// The fp32 chunk sums of chunk c, both column halves, for a row's scaled
+// activations xs ([column half][tile row], bf16 bits): one vdpbf16ps per
+// half and non-zero pair (both halves have the same zeros). For a split's
+// small activations xs_low, usually one pair.
+void SparseChunkSums(const uint8_t* tile, int c, const uint16_t (*xs)[kTileDim], __m512* sums) {
   const __mmask8 nonzero = _mm256_test_epi32_mask(
-      _mm256_load_si256(reinterpret_cast<const __m256i*>(xs_low[0] + kFaceDim * c)),
+      _mm256_load_si256(reinterpret_cast<const __m256i*>(xs[0] + kFaceDim * c)),
       _mm256_set1_epi32(0x7FFF7FFF));
   __m512 s[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
   for (unsigned left = nonzero; left != 0; left &= left - 1) {
@@ -166,7 +167,7 @@ void LowChunkSums(const uint8_t* tile, int c, const uint16_t (*xs_low)[kTileDim]
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
       s[h] = avx512_bf16::DotPair(s[h], PairWeights(tile, c, j, h),
-                                  reinterpret_cast<const uint32_t*>(xs_low[h] + kFaceDim * c) + j);
+                                  reinterpret_cast<const uint32_t*>(xs[h] + kFaceDim * c) + j);
     }
   }
   sums[0] = s[0];
@@ -174,6 +175,24 @@ void LowChunkSums(const uint8_t* tile, int c, const uint16_t (*xs_low)[kTileDim]
 }
 
 }  // namespace
+
+ScannedRows::ScannedRows(const MatmulArgs& args, int64_t first_row, int64_t num_rows)
+    : first_row_(first_row),
+      lofi_x_(static_cast<size_t>((num_rows + kBlockRows - 1) / kBlockRows * kBlockRows *
+                                  args.w.k_tiles)),
+      blocks_(static_cast<size_t>((num_rows + kBlockRows - 1) / kBlockRows)) {
+  for (int64_t row0 = 0; row0 < num_rows; row0 += kBlockRows) {
+    RowBlock& block = blocks_[static_cast<size_t>(row0 / kBlockRows)];
+    block.x = lofi_x_[static_cast<size_t>(row0 * args.w.k_tiles)].x;
+    block.x_stride = args.w.k_tiles * kTileDim;
+    ScanRows(args, first_row + row0,
+             static_cast<int>(std::min<int64_t>(kBlockRows, num_rows - row0)), block);
+  }
+}
+
+const RowBlock& ScannedRows::Block(int64_t row0) const {
+  return blocks_[static_cast<size_t>((row0 - first_row_) / kBlockRows)];
+}
 
 void ScanRows(const MatmulArgs& args, int64_t row0, int rows, RowBlock& block) {
   __m512i range_lo = _mm512_set1_epi32(avx512_lofi::ExponentRange{}.lo);
@@ -233,7 +252,7 @@ void RoundOtherPath(bool split, const uint8_t* tile, int c, const uint16_t (*xs)
   __m512d lo[2], hi[2];
   if (split) {
     __m512 low[2];
-    LowChunkSums(tile, c, xs_low, low);
+    SparseChunkSums(tile, c, xs_low, low);
     // Exact: the two parts span fewer than 53 bits.
     lo[0] = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(sum0)),
                           _mm512_cvtps_pd(_mm512_castps512_ps256(low[0])));
@@ -249,6 +268,26 @@ void RoundOtherPath(bool split, const uint8_t* tile, int c, const uint16_t (*xs)
   }
   RoundIntoFromDouble(lo[0], hi[0], dst);
   RoundIntoFromDouble(lo[1], hi[1], dst + kFaceDim);
+}
+
+bool RoundInexactRow(const uint8_t* tile, int c, const uint16_t* a, bool split, int threshold,
+                     float* dst) {
+  const __m512i lofi_a = _mm512_loadu_si512(a);
+  const __mmask32 nonzero = _mm512_test_epi16_mask(lofi_a, _mm512_set1_epi16(0x7FFF));
+  alignas(64) uint16_t xs[2][kTileDim];
+  alignas(64) uint16_t xs_low[2][kTileDim] = {};
+  for (int h = 0; h < 2; ++h) {
+    _mm512_store_si512(
+        xs[h], _mm512_mask_add_epi16(lofi_a, nonzero, lofi_a, avx512_bf16::ScaleBits(tile, h)));
+  }
+  if (ChunkIsExact(xs, c)) return false;
+  __m512 sums[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+  if (split) {
+    SplitChunk(a, c, threshold, xs, xs_low);
+    SparseChunkSums(tile, c, xs, sums);
+  }
+  RoundOtherPath(split, tile, c, xs, xs_low, sums[0], sums[1], dst);
+  return true;
 }
 
 }  // namespace lmhead::avx512_lofi_bf16

@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
-// The tt-lofi vdpbf16ps kernel's activation scan and its split and double chunk sums.
+// What the tt-lofi panel kernels share: activation scan, checks, Dst rounding, rare paths.
 //
-// Internal to lofi_bf16_avx512.cc, whose top comment gives the arithmetic;
-// needs AVX-512 F/BW/DQ/VL and BF16.
+// Internal to lofi_bf16_avx512.cc, whose top comment gives the arithmetic,
+// and to the AMX set (amx/amx_lofi-inl.h); needs AVX-512 F/BW/DQ/VL, and the
+// functions defined in lofi_bf16_chunks.cc AVX512-BF16 too. Functions defined
+// here have internal linkage (see avx512_kernels.h).
 #ifndef LMHEAD_KERNELS_AVX512_LOFI_BF16_CHUNKS_H_
 #define LMHEAD_KERNELS_AVX512_LOFI_BF16_CHUNKS_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "kernels/avx512/bf16_panels_avx512.h"
 #include "kernels/avx512/lofi_avx512_blocks.h"
 #include "kernels/kernels.h"
+#include "kernels/tt_lofi.h"
 #include "kernels/x86_intrinsics.h"
 
 namespace lmhead::avx512_lofi_bf16 {
@@ -51,6 +55,93 @@ static inline __m512i LofiActivations(__m512i x) {
 // The activations and statistics of rows [row0, row0 + rows) (rows <=
 // kBlockRows).
 void ScanRows(const MatmulArgs& args, int64_t row0, int rows, RowBlock& block);
+
+// The ScanRows results of rows [first_row, first_row + num_rows), one
+// RowBlock per 8 rows (first_row a multiple of 8), the LoFi activations of
+// all rows in one buffer: row r at Block(first_row).x + (r - first_row) *
+// x_stride. PrepareTtLofiAvx512Bf16 returns those of every row; the AMX set
+// reads the same.
+class ScannedRows final : public PreparedActivations {
+ public:
+  ScannedRows(const MatmulArgs& args, int64_t first_row, int64_t num_rows);
+
+  // The block of rows [row0, row0 + 8).
+  const RowBlock& Block(int64_t row0) const;
+
+ private:
+  // A tile row of 32 activations per cache line.
+  struct alignas(64) TileRow {
+    uint16_t x[kTileDim];
+  };
+
+  int64_t first_row_;
+  std::vector<TileRow> lofi_x_;  // [row][tile row]; each block's x points in
+  std::vector<RowBlock> blocks_;
+};
+
+// Whether a panel (its footer, tile_layout.h) and row block may take the
+// fast path of lofi_bf16_avx512.cc's top: weights and activations in range,
+// spreads within the double path's. max_sum: avx512_lofi::MaxExponentSum.
+static inline bool PanelIsFast(const uint8_t* footer, const RowBlock& block, int max_sum) {
+  const avx512_lofi::ExponentRange weights{footer[0], footer[1]};
+  if (weights.lo < 3 || weights.hi > 254) return false;  // denormal, inf or NaN weights
+  if (block.max_spread + footer[2] > kMaxExactSpreadDouble) return false;
+  return avx512_lofi::InRange(block.range, weights, 2, max_sum);
+}
+
+inline constexpr int kRnaBiasFp32 = 0x9000;  // RNA13 then RNA16 on fp32 bits
+
+// dst[0..15] = RNA16(RNA13(dst + S)) for an exact fp32 chunk sum S
+// (lofi_bf16_avx512.cc's top says why an add toward zero and a mask do it).
+static inline void RoundInto(__m512 sum, float* dst) {
+  const __m512i v = _mm512_castps_si512(
+      _mm512_add_round_ps(_mm512_load_ps(dst), sum, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
+  _mm512_store_si512(dst, _mm512_and_si512(_mm512_add_epi32(v, _mm512_set1_epi32(kRnaBiasFp32)),
+                                           _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+
+// LofiBeginBlock / LofiEndBlock (tt_lofi.h) for every element of `rows` rows
+// of 32 columns: Dst (dst) and the packer's L1 partials (l1) are bf16 values
+// as fp32, 64-byte aligned. Block 0 starts from zero; with packer L1
+// accumulation the middle blocks start from zero and the last from the L1
+// partial, and each block but the last packs into L1 (the first as is, the
+// others with the packer's add, RNA to bf16, denormals flushed). Without it
+// Dst carries over. The values must stay in range (PanelIsFast).
+static inline void BeginBlock(const LofiBlocking& blocking, int64_t block_idx, int rows,
+                              float (*dst)[kTileDim], const float (*l1)[kTileDim]) {
+  const bool last = block_idx == blocking.num_blocks - 1;
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < kTileDim; c += kFaceDim) {
+      if (block_idx == 0) {
+        _mm512_store_ps(&dst[r][c], _mm512_setzero_ps());
+      } else if (blocking.packer_l1_acc_en) {
+        _mm512_store_ps(&dst[r][c], last ? _mm512_load_ps(&l1[r][c]) : _mm512_setzero_ps());
+      }
+    }
+  }
+}
+
+static inline void EndBlock(const LofiBlocking& blocking, int64_t block_idx, int rows,
+                            const float (*dst)[kTileDim], float (*l1)[kTileDim]) {
+  if (!blocking.packer_l1_acc_en || block_idx == blocking.num_blocks - 1) return;
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < kTileDim; c += kFaceDim) {
+      const __m512 d = _mm512_load_ps(&dst[r][c]);
+      if (block_idx == 0) {
+        _mm512_store_ps(&l1[r][c], d);
+        continue;
+      }
+      // In range (PanelIsFast), so the fp32 sum is finite; RNA to bf16, flush.
+      const __m512i sum = _mm512_castps_si512(_mm512_add_ps(_mm512_load_ps(&l1[r][c]), d));
+      __m512i bits = _mm512_and_si512(_mm512_add_epi32(sum, _mm512_set1_epi32(0x8000)),
+                                      _mm512_set1_epi32(static_cast<int>(0xFFFF0000u)));
+      const __mmask16 denormal = _mm512_testn_epi32_mask(bits, _mm512_set1_epi32(0x7F800000));
+      bits = _mm512_mask_and_epi32(bits, denormal, bits,
+                                   _mm512_set1_epi32(static_cast<int>(0x80000000u)));
+      _mm512_store_si512(&l1[r][c], bits);
+    }
+  }
+}
 
 // How a row's sum of a chunk is found: kExact (one fp32 sum), kSplit (large
 // and small activations summed apart, both exact) or kDouble. Bit r of a
@@ -115,6 +206,16 @@ static inline void SplitChunk(const uint16_t* a, int c, int threshold, uint16_t 
 // vector stored just before waits for the store to retire on Zen 5.
 void RoundOtherPath(bool split, const uint8_t* tile, int c, const uint16_t (*xs)[kTileDim],
                     const uint16_t (*xs_low)[kTileDim], __m512 sum0, __m512 sum1, float* dst);
+
+// Chunk c of a packed tile for one row that its chunk statistics did not
+// prove exact (PathsOf: `split` or double), from the row's 32 LoFi
+// activations `a` of the tile: false, leaving dst alone, when its scaled
+// activations show the fp32 sum exact after all (ChunkIsExact), so that the
+// caller's sum applies; else true after rounding the split sums (split
+// threshold `threshold`, SplitChunk) or the double sum into dst[0..31]. For
+// kernels whose fp32 sums come from unscaled activations (the AMX set).
+bool RoundInexactRow(const uint8_t* tile, int c, const uint16_t* a, bool split, int threshold,
+                     float* dst);
 
 }  // namespace lmhead::avx512_lofi_bf16
 
