@@ -152,15 +152,11 @@ void EmulatedGemv(const MatmulArgs& args) { amx::GemvPanels<EmulatedTiles>(args)
 void EmulatedGemm(const MatmulArgs& args) { amx::GemmPanels<EmulatedTiles>(args); }
 void EmulatedLofi(const MatmulArgs& args) { amx::LofiPanels<EmulatedTiles>(args); }
 
-std::unique_ptr<PreparedActivations> EmulatedPrepare(const MatmulArgs& args) {
-  return std::make_unique<amx::RowRanges>(args);
-}
-
 const MatmulKernels& EmulatedAmxKernels() {
   static constexpr MatmulKernels kKernels = {"emulated/bfp4b/fp32/amx",
                                              TileFormat::kBfp4b,
                                              Numerics::kFp32,
-                                             kCpuAvx512,
+                                             kCpuAvx512 | kCpuAvx512Bf16,
                                              EmulatedGemv,
                                              [](const MatmulArgs& args) {
                                                if (args.m <= kMaxDecodeRows) {
@@ -171,7 +167,7 @@ const MatmulKernels& EmulatedAmxKernels() {
                                              },
                                              1,
                                              TileLayout::kBfp4bPanels,
-                                             EmulatedPrepare};
+                                             PrepareFp32Avx512Bf16};
   return kKernels;
 }
 

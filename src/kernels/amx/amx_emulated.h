@@ -19,11 +19,10 @@ namespace lmhead::amx_test {
 void EmulatedGemv(const MatmulArgs& args);
 void EmulatedGemm(const MatmulArgs& args);
 
-// The set's prepare (amx::RowRanges), and a MatmulKernels entry for the
-// kernel tests: the registered AMX set's gemv and gemm with emulated tiles,
-// except that the gemv keeps the tiles for every m (the real set hands m <
-// kAmxMinRows to the vdpbf16ps set).
-std::unique_ptr<PreparedActivations> EmulatedPrepare(const MatmulArgs& args);
+// A MatmulKernels entry for the kernel tests: the registered AMX set's gemv
+// and gemm with emulated tiles, except that the gemv keeps the tiles for
+// every m (the real set hands m < kAmxMinRows to the vdpbf16ps set). Its
+// prepare is the vdpbf16ps set's, so it needs AVX512-BF16 too.
 const MatmulKernels& EmulatedAmxKernels();
 
 // amx::LofiPanels with emulated tiles, and the registered AMX tt-lofi set

@@ -29,14 +29,21 @@ using kernel_test::Case;
 
 constexpr TileLayout kPanels = TileLayout::kBfp4bPanels;
 
+// With and without the set's prepare.
 void ExpectGemvMatches(const Case& c) {
   kernel_test::ExpectMatchesReference("emulated amx gemv", Numerics::kFp32, amx_test::EmulatedGemv,
                                       c, kPanels);
+  kernel_test::ExpectMatchesReference("emulated amx gemv, prepared", Numerics::kFp32,
+                                      amx_test::EmulatedGemv, c, kPanels,
+                                      amx_test::EmulatedAmxKernels().prepare);
 }
 
 void ExpectGemmMatches(const Case& c) {
   kernel_test::ExpectMatchesReference("emulated amx gemm", Numerics::kFp32, amx_test::EmulatedGemm,
                                       c, kPanels);
+  kernel_test::ExpectMatchesReference("emulated amx gemm, prepared", Numerics::kFp32,
+                                      amx_test::EmulatedGemm, c, kPanels,
+                                      amx_test::EmulatedAmxKernels().prepare);
 }
 
 // Bit for bit, with and without the set's prepare.
@@ -51,7 +58,11 @@ void ExpectLofiMatches(const Case& c) {
 class AmxEmulationTest : public testing::Test {
  protected:
   void SetUp() override {
-    if (!DetectCpuFeatures().Has(kCpuAvx512)) GTEST_SKIP() << "the decode needs AVX-512";
+    // The decode needs AVX-512; the row checks and rare paths are the
+    // vdpbf16ps sets' (AVX512-BF16).
+    if (!DetectCpuFeatures().Has(kCpuAvx512 | kCpuAvx512Bf16)) {
+      GTEST_SKIP() << "needs AVX-512 with BF16";
+    }
   }
 };
 
@@ -118,9 +129,6 @@ TEST_F(AmxEmulationTest, RowsOutsideTheFastPathMatchTheReference) {
 // ones, and rows whose chunks take the split and double paths (activations
 // spanning 2 to 40 binades).
 TEST_F(AmxEmulationTest, LofiPassesMatchTheReferenceBitForBit) {
-  if (!DetectCpuFeatures().Has(amx_test::EmulatedAmxLofiKernels().required_cpu_features)) {
-    GTEST_SKIP() << "the rare chunk paths need AVX512-BF16";
-  }
   std::mt19937 rng(59);
   TestWeights w(TileFormat::kBfp4b, 6, 3);
   w.FillRandom(rng, 118, 130);

@@ -46,30 +46,8 @@ inline constexpr int kNBlock = 8;
 inline constexpr int kKBlock = 32;
 inline constexpr int kRowChunk = 512;
 
-namespace {  // internal linkage in every file that includes this header
-
-// The per-row exponent ranges of the fast-path check, for rows [0, m): made
-// once per input by the set's prepare, or by the kernel itself.
-class RowRanges final : public PreparedActivations {
- public:
-  explicit RowRanges(const MatmulArgs& args) : ranges_(static_cast<size_t>(args.m)) {
-    for (int64_t row = 0; row < args.m; ++row)
-      ranges_[static_cast<size_t>(row)] = avx512_bf16::RangeOfRow(args, row);
-  }
-  const ExponentRange& operator[](int64_t row) const { return ranges_[static_cast<size_t>(row)]; }
-
- private:
-  std::vector<ExponentRange> ranges_;
-};
-
-}  // namespace
-
-// The caller's prepared ranges, or ones made here into `own`.
-static inline const RowRanges& RangesFor(const MatmulArgs& args, std::unique_ptr<RowRanges>& own) {
-  if (args.prepared != nullptr) return static_cast<const RowRanges&>(*args.prepared);
-  own = std::make_unique<RowRanges>(args);
-  return *own;
-}
+using avx512_bf16::RangesFor;
+using avx512_bf16::RowRanges;
 
 static inline const uint8_t* Panel(const MatmulArgs& args, int64_t nt) {
   return args.w.tiles + nt * Bfp4bPanelBytes(args.w.k_tiles);

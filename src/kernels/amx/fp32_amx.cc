@@ -13,15 +13,9 @@ namespace lmhead {
 
 using amx::AmxTiles;
 
-std::unique_ptr<PreparedActivations> PrepareFp32Amx(const MatmulArgs& args) {
-  return std::make_unique<amx::RowRanges>(args);
-}
-
 void MatmulFp32AmxGemv(const MatmulArgs& args) {
   if (args.m < kAmxMinRows) {
-    MatmulArgs unprepared = args;  // args.prepared is this set's, not the vdpbf16ps set's
-    unprepared.prepared = nullptr;
-    MatmulFp32Avx512Bf16(unprepared);
+    MatmulFp32Avx512Bf16(args);  // the same prepare: args.prepared is its own
   } else {
     amx::GemvPanels<AmxTiles>(args);
   }

@@ -30,6 +30,10 @@ void MatmulFp32Avx512(const MatmulArgs& args);
 // other rows.
 void MatmulFp32Avx512Bf16(const MatmulArgs& args);
 
+// Its MatmulKernels::prepare, which the gemm and the AMX fp32 set read too:
+// the exponent range of every row for the fast-path check, once per input.
+std::unique_ptr<PreparedActivations> PrepareFp32Avx512Bf16(const MatmulArgs& args);
+
 // The gemm of the same kernel set, bit-identical with MatmulFp32Avx512Bf16
 // row by row: from 33 rows up it decodes each panel once per block of 192
 // rows into an L1-resident bf16 buffer; fewer rows go to the function above.

@@ -234,18 +234,50 @@ constexpr std::array<std::array<PanelFn, kMaxPanels + 1>, kBlockRows + 1> AllPan
 }
 constexpr auto kPanelFns = AllPanelFns(std::make_integer_sequence<int, kBlockRows>{});
 
+// The ExponentRange of row `row`: per lane, then across the lanes.
+ExponentRange RangeOfRow(const MatmulArgs& args, int64_t row) {
+  const uint16_t* x = args.x + row * args.x_stride;
+  __m512i lo = _mm512_set1_epi16(255);
+  __m512i hi = _mm512_setzero_si512();
+  for (int64_t kt = 0; kt < args.w.k_tiles; ++kt) {
+    const __m512i v = _mm512_maskz_loadu_epi16(KMask(args.k, kt), x + kt * kTileDim);
+    const __m512i e = _mm512_and_si512(_mm512_srli_epi16(v, 7), _mm512_set1_epi16(0xFF));
+    lo = _mm512_mask_min_epu16(lo, _mm512_test_epi16_mask(v, _mm512_set1_epi16(0x7FFF)), lo, e);
+    hi = _mm512_max_epu16(hi, e);
+  }
+  alignas(64) uint16_t los[32], his[32];
+  _mm512_store_si512(los, lo);
+  _mm512_store_si512(his, hi);
+  ExponentRange range;
+  for (int i = 0; i < 32; ++i) {
+    range.lo = std::min<int>(range.lo, los[i]);
+    range.hi = std::max<int>(range.hi, his[i]);
+  }
+  return range;
+}
+
 }  // namespace
+
+RowRanges::RowRanges(const MatmulArgs& args) : ranges_(static_cast<size_t>(args.m)) {
+  for (int64_t row = 0; row < args.m; ++row)
+    ranges_[static_cast<size_t>(row)] = RangeOfRow(args, row);
+}
+
 }  // namespace avx512_bf16
+
+std::unique_ptr<PreparedActivations> PrepareFp32Avx512Bf16(const MatmulArgs& args) {
+  return std::make_unique<avx512_bf16::RowRanges>(args);
+}
 
 void MatmulFp32Avx512Bf16(const MatmulArgs& args) {
   using namespace avx512_bf16;  // NOLINT(build/namespaces): this file's own helpers
   const int64_t panel_bytes = Bfp4bPanelBytes(args.w.k_tiles);
   const int max_scaled_exponent = MaxScaledExponent(args.k);
   alignas(64) float out[kBlockRows * kTileDim];  // P * R <= 8 rows of 32 sums
-  ExponentRange ranges[kBlockRows];
+  std::unique_ptr<RowRanges> own;
+  const RowRanges& ranges = RangesFor(args, own);
   for (int64_t row0 = 0; row0 < args.m; row0 += kBlockRows) {
     const int rows = static_cast<int>(std::min<int64_t>(kBlockRows, args.m - row0));
-    for (int r = 0; r < rows; ++r) ranges[r] = RangeOfRow(args, row0 + r);
     const uint16_t* x = args.x + row0 * args.x_stride;
     for (int64_t nt = args.nt_begin; nt < args.nt_end;) {
       const int panels = PanelsFor(rows, args.nt_end - nt);
@@ -257,7 +289,7 @@ void MatmulFp32Avx512Bf16(const MatmulArgs& args) {
         // others); a refused row's sums above may be garbage and are replaced.
         const uint8_t* footer = first + p * panel_bytes + args.w.k_tiles * kTileBytes;
         for (int r = 0; r < rows; ++r) {
-          if (!PanelIsFast(footer, ranges[r], max_scaled_exponent))
+          if (!PanelIsFast(footer, ranges[row0 + r], max_scaled_exponent))
             SlowPanel(args, nt, row0 + r, 1);
         }
       }

@@ -156,22 +156,17 @@ void MatmulFp32Avx512Bf16Gemm(const MatmulArgs& args) {
   std::vector<CacheLine> sums(static_cast<size_t>(panels) * kRowBlock * kTileDim * 4 / 64);
   std::vector<CacheLine> slab(static_cast<size_t>(kSlabTiles) * kTileWords * 2 / 64);
   alignas(64) uint16_t tail[kRowBlock * kTileDim];
-  LaneExponents lanes[kRowBlock];
-  ExponentRange ranges[kRowBlock];
+  std::unique_ptr<RowRanges> own;
+  const RowRanges& ranges = RangesFor(args, own);
   const int64_t full_tiles = args.k / kTileDim;
   for (int64_t row0 = 0; row0 < args.m; row0 += kRowBlock) {
     const int rows = static_cast<int>(std::min<int64_t>(kRowBlock, args.m - row0));
-    for (int r = 0; r < rows; ++r) lanes[r] = LaneExponents{};
     if (full_tiles < args.w.k_tiles) PadTail(args, full_tiles, row0, rows, tail);
     for (int64_t kt0 = 0; kt0 < args.w.k_tiles; kt0 += kSlabTiles) {
       const int64_t kt1 = std::min<int64_t>(kt0 + kSlabTiles, args.w.k_tiles);
       SlabAllPanels(args, row0, rows, kt0, kt1, tail, reinterpret_cast<uint16_t*>(slab.data()),
                     reinterpret_cast<float*>(sums.data()));
-      // Slab by slab, right after the slab read these activations, not in a
-      // pass of their own over the whole block from DRAM.
-      for (int r = 0; r < rows; ++r) lanes[r].Extend(args, row0 + r, kt0, kt1);
     }
-    for (int r = 0; r < rows; ++r) ranges[r] = lanes[r].Range();
     for (int64_t nt = args.nt_begin; nt < args.nt_end; ++nt) {
       const float* panel_sums =
           reinterpret_cast<const float*>(sums.data()) + (nt - args.nt_begin) * kRowBlock * kTileDim;
@@ -179,7 +174,9 @@ void MatmulFp32Avx512Bf16Gemm(const MatmulArgs& args) {
       // Per row, as in MatmulFp32Avx512Bf16: a refused row's sums are replaced.
       const uint8_t* footer = args.w.tiles + nt * panel_bytes + args.w.k_tiles * kTileBytes;
       for (int r = 0; r < rows; ++r) {
-        if (!PanelIsFast(footer, ranges[r], max_scaled_exponent)) SlowPanel(args, nt, row0 + r, 1);
+        if (!PanelIsFast(footer, ranges[row0 + r], max_scaled_exponent)) {
+          SlowPanel(args, nt, row0 + r, 1);
+        }
       }
     }
   }

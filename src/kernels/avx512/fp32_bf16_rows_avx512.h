@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
-// What the fp32 vdpbf16ps gemv and gemm share: the per-row fast-path check, stores, fallback.
+// What the panel kernels share: per-row ranges and fast-path check, stores, fallback.
 //
-// Internal to fp32_bf16_avx512.cc and fp32_bf16_gemm_avx512.cc (compiled with
-// AVX-512 BF16); every function has internal linkage (see avx512_kernels.h).
-// The conditions are those of the fp32_bf16_avx512.cc file comment.
+// Internal to the vdpbf16ps kernels (fp32_bf16_*.cc, lofi_bf16_avx512.cc) and
+// the AMX sets (compiled with AVX-512 BF16, and AMX); every function defined
+// here has internal linkage (see avx512_kernels.h). The conditions are those
+// of the fp32_bf16_avx512.cc file comment.
 #ifndef LMHEAD_KERNELS_AVX512_FP32_BF16_ROWS_AVX512_H_
 #define LMHEAD_KERNELS_AVX512_FP32_BF16_ROWS_AVX512_H_
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "kernels/avx512/bf16_panels_avx512.h"
 #include "kernels/kernels.h"
@@ -26,40 +29,23 @@ struct ExponentRange {
   int hi = 0;
 };
 
-// Exponent bounds per lane of a row's activations, reduced by Range().
-struct LaneExponents {
-  __m512i lo = _mm512_set1_epi16(255);
-  __m512i hi = _mm512_setzero_si512();
+// The ExponentRange of every row [0, m): the prepare of the vdpbf16ps and
+// AMX fp32 sets (PrepareFp32Avx512Bf16), made once per input instead of once
+// per call. Defined in fp32_bf16_avx512.cc.
+class RowRanges final : public PreparedActivations {
+ public:
+  explicit RowRanges(const MatmulArgs& args);
+  const ExponentRange& operator[](int64_t row) const { return ranges_[static_cast<size_t>(row)]; }
 
-  // Widens the bounds by the activations of a row in tile rows [kt0, kt1).
-  void Extend(const MatmulArgs& args, int64_t row, int64_t kt0, int64_t kt1) {
-    const __m512i zero_bits = _mm512_set1_epi16(0x7FFF);
-    const uint16_t* x = args.x + row * args.x_stride;
-    for (int64_t kt = kt0; kt < kt1; ++kt) {
-      const __m512i v = _mm512_maskz_loadu_epi16(KMask(args.k, kt), x + kt * kTileDim);
-      const __m512i e = _mm512_and_si512(_mm512_srli_epi16(v, 7), _mm512_set1_epi16(0xFF));
-      lo = _mm512_mask_min_epu16(lo, _mm512_test_epi16_mask(v, zero_bits), lo, e);
-      hi = _mm512_max_epu16(hi, e);
-    }
-  }
-
-  ExponentRange Range() const {
-    alignas(64) uint16_t los[32], his[32];
-    _mm512_store_si512(los, lo);
-    _mm512_store_si512(his, hi);
-    ExponentRange range;
-    for (int i = 0; i < 32; ++i) {
-      range.lo = std::min<int>(range.lo, los[i]);
-      range.hi = std::max<int>(range.hi, his[i]);
-    }
-    return range;
-  }
+ private:
+  std::vector<ExponentRange> ranges_;
 };
 
-static inline ExponentRange RangeOfRow(const MatmulArgs& args, int64_t row) {
-  LaneExponents lanes;
-  lanes.Extend(args, row, 0, args.w.k_tiles);
-  return lanes.Range();
+// The caller's prepared ranges, or ones made here into `own`.
+static inline const RowRanges& RangesFor(const MatmulArgs& args, std::unique_ptr<RowRanges>& own) {
+  if (args.prepared != nullptr) return static_cast<const RowRanges&>(*args.prepared);
+  own = std::make_unique<RowRanges>(args);
+  return *own;
 }
 
 // The conditions of the file comment for one row, from the panel footer
