@@ -112,7 +112,7 @@ template <int R>
     ChunkPaths& paths = act.paths[c];
     for (unsigned left = paths.split | paths.dbl; left != 0; left &= left - 1) {
       const int r = __builtin_ctz(left);
-      if (ChunkIsExact(act.xs[r], c)) {
+      if (ChunkIsExact(_mm512_load_si512(act.xs[r][0]), _mm512_load_si512(act.xs[r][1]), c)) {
         paths.split &= ~(1u << r);
         paths.dbl &= ~(1u << r);
       }

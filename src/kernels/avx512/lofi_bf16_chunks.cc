@@ -16,21 +16,6 @@ using avx512_bf16::KMask;
 constexpr uint64_t kRnaBias = (uint64_t{1} << 41) + (uint64_t{1} << 44);
 constexpr uint64_t kBf16KeepMask = ~((uint64_t{1} << 45) - 1);
 
-// 7 (1 + 2^-19), exact in fp32: the bound's factor (ChunkStats).
-constexpr float kBoundFactor = 7.0f + 0x7p-19f;
-
-// sum |a| of each chunk of a tile's LoFi activations `a`, in fp32 lanes 0
-// and 8: vdpbf16ps adds the pairs (times bf16 1.0), then three folds.
-__m512 ChunkMagnitudeSums(__m512i a) {
-  const __m512bh magnitudes =
-      reinterpret_cast<__m512bh>(_mm512_and_si512(a, _mm512_set1_epi16(0x7FFF)));
-  __m512 v = _mm512_dpbf16_ps(_mm512_setzero_ps(), magnitudes,
-                              reinterpret_cast<__m512bh>(_mm512_set1_epi16(0x3F80)));
-  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
-  v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
-  return _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
-}
-
 // The statistics of both chunks of a tile (chunk c in dword lane 8 c; the
 // other lanes are don't-cares) from its 32 LoFi activations `a`.
 struct ChunkStats {
@@ -218,35 +203,6 @@ void ScanRows(const MatmulArgs& args, int64_t row0, int rows, RowBlock& block) {
   block.max_spread = Lanes0And8(max_spread, true);
 }
 
-bool ChunkIsExact(const uint16_t (*xs)[kTileDim], int c) {
-  // Chunk c of both halves in one vector (words 16 h + j), so that lanes 0
-  // and 8 of each fold below belong to half 0 and 1, as in ChunkStatsOf.
-  const __m512i v = _mm512_inserti64x4(
-      _mm512_castsi256_si512(
-          _mm256_load_si256(reinterpret_cast<const __m256i*>(xs[0] + kFaceDim * c))),
-      _mm256_load_si256(reinterpret_cast<const __m256i*>(xs[1] + kFaceDim * c)), 1);
-  // Per half, the smallest non-zero exponent e (255 if all are zero): each
-  // product xs * code is a multiple of q = 2^(e - 133) (7 significant bits
-  // times an integer), and every partial sum is at most B = 7 sum |xs|. All
-  // are exact when B < 2^24 q = 2^(e - 109), the float with exponent field
-  // e + 18 (inf from e = 237 on: every finite B passes).
-  const __m512i magnitudes = _mm512_and_si512(v, _mm512_set1_epi16(0x7FFF));
-  __m512i e = _mm512_mask_srli_epi16(_mm512_set1_epi16(255),
-                                     _mm512_test_epi16_mask(magnitudes, magnitudes), magnitudes, 7);
-  e = _mm512_min_epu16(e, _mm512_shuffle_i64x2(e, e, _MM_SHUFFLE(2, 3, 0, 1)));
-  e = _mm512_min_epu16(e, _mm512_shuffle_epi32(e, _MM_PERM_BADC));
-  e = _mm512_min_epu16(e, _mm512_shuffle_epi32(e, _MM_PERM_CDAB));
-  e = _mm512_min_epu16(e, _mm512_srli_epi32(e, 16));
-  const __m512i limit = _mm512_slli_epi32(
-      _mm512_min_epu32(
-          _mm512_add_epi32(_mm512_and_si512(e, _mm512_set1_epi32(0xFFFF)), _mm512_set1_epi32(18)),
-          _mm512_set1_epi32(255)),
-      23);
-  const __m512 bound = _mm512_mul_round_ps(ChunkMagnitudeSums(v), _mm512_set1_ps(kBoundFactor),
-                                           _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
-  return (_mm512_cmp_ps_mask(bound, _mm512_castsi512_ps(limit), _CMP_LT_OQ) & 0x0101) == 0x0101;
-}
-
 void RoundOtherPath(bool split, const uint8_t* tile, int c, const uint16_t (*xs)[kTileDim],
                     const uint16_t (*xs_low)[kTileDim], __m512 sum0, __m512 sum1, float* dst) {
   __m512d lo[2], hi[2];
@@ -273,14 +229,13 @@ void RoundOtherPath(bool split, const uint8_t* tile, int c, const uint16_t (*xs)
 bool RoundInexactRow(const uint8_t* tile, int c, const uint16_t* a, bool split, int threshold,
                      float* dst) {
   const __m512i lofi_a = _mm512_loadu_si512(a);
-  const __mmask32 nonzero = _mm512_test_epi16_mask(lofi_a, _mm512_set1_epi16(0x7FFF));
+  const __m512i xs0 = ScaledActivations(lofi_a, tile, 0);
+  const __m512i xs1 = ScaledActivations(lofi_a, tile, 1);
+  if (ChunkIsExact(xs0, xs1, c)) return false;
   alignas(64) uint16_t xs[2][kTileDim];
   alignas(64) uint16_t xs_low[2][kTileDim] = {};
-  for (int h = 0; h < 2; ++h) {
-    _mm512_store_si512(
-        xs[h], _mm512_mask_add_epi16(lofi_a, nonzero, lofi_a, avx512_bf16::ScaleBits(tile, h)));
-  }
-  if (ChunkIsExact(xs, c)) return false;
+  _mm512_store_si512(xs[0], xs0);
+  _mm512_store_si512(xs[1], xs1);
   __m512 sums[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
   if (split) {
     SplitChunk(a, c, threshold, xs, xs_low);

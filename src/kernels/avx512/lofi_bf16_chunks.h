@@ -173,11 +173,60 @@ static inline ChunkPaths PathsOf(const RowBlock& block, int64_t kt, int c, int w
   return {split, other & ~split};
 }
 
+// 7 (1 + 2^-19), exact in fp32: the factor of the exactness bounds
+// (ChunkStatsOf in lofi_bf16_chunks.cc, ChunkIsExact).
+inline constexpr float kBoundFactor = 7.0f + 0x7p-19f;
+
+// sum |v| over each 16-word half of v, in fp32 lanes 0 and 8: vdpbf16ps adds
+// the pairs (times bf16 1.0), then three folds.
+static inline __m512 ChunkMagnitudeSums(__m512i v) {
+  const __m512bh magnitudes =
+      reinterpret_cast<__m512bh>(_mm512_and_si512(v, _mm512_set1_epi16(0x7FFF)));
+  __m512 sums = _mm512_dpbf16_ps(_mm512_setzero_ps(), magnitudes,
+                                 reinterpret_cast<__m512bh>(_mm512_set1_epi16(0x3F80)));
+  sums = _mm512_add_ps(sums, _mm512_shuffle_f32x4(sums, sums, _MM_SHUFFLE(2, 3, 0, 1)));
+  sums = _mm512_add_ps(sums, _mm512_permute_ps(sums, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm512_add_ps(sums, _mm512_permute_ps(sums, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
 // Whether every fp32 sum of chunk c's products with a row's scaled
-// activations xs ([column half][tile row], bf16 bits) is exact, in both
-// column halves: a sharper test than the chunk statistics, which bound
-// activations and weight scales apart (see lofi_bf16_avx512.cc's top).
-bool ChunkIsExact(const uint16_t (*xs)[kTileDim], int c);
+// activations is exact, in both column halves: xs0 and xs1 hold the row's 32
+// scaled activations of the tile for column half 0 and 1 (bf16 bits). A
+// sharper test than the chunk statistics, which bound activations and weight
+// scales apart (see lofi_bf16_avx512.cc's top).
+static inline bool ChunkIsExact(__m512i xs0, __m512i xs1, int c) {
+  // Chunk c of both halves in one vector (words 16 h + j), so that lanes 0
+  // and 8 of each fold below belong to half 0 and 1.
+  const __m512i v = c == 0 ? _mm512_shuffle_i64x2(xs0, xs1, _MM_SHUFFLE(1, 0, 1, 0))
+                           : _mm512_shuffle_i64x2(xs0, xs1, _MM_SHUFFLE(3, 2, 3, 2));
+  // Per half, the smallest non-zero exponent e (255 if all are zero): each
+  // product xs * code is a multiple of q = 2^(e - 133) (7 significant bits
+  // times an integer), and every partial sum is at most B = 7 sum |xs|. All
+  // are exact when B < 2^24 q = 2^(e - 109), the float with exponent field
+  // e + 18 (inf from e = 237 on: every finite B passes).
+  const __m512i magnitudes = _mm512_and_si512(v, _mm512_set1_epi16(0x7FFF));
+  __m512i e = _mm512_mask_srli_epi16(_mm512_set1_epi16(255),
+                                     _mm512_test_epi16_mask(magnitudes, magnitudes), magnitudes, 7);
+  e = _mm512_min_epu16(e, _mm512_shuffle_i64x2(e, e, _MM_SHUFFLE(2, 3, 0, 1)));
+  e = _mm512_min_epu16(e, _mm512_shuffle_epi32(e, _MM_PERM_BADC));
+  e = _mm512_min_epu16(e, _mm512_shuffle_epi32(e, _MM_PERM_CDAB));
+  e = _mm512_min_epu16(e, _mm512_srli_epi32(e, 16));
+  const __m512i limit = _mm512_slli_epi32(
+      _mm512_min_epu32(
+          _mm512_add_epi32(_mm512_and_si512(e, _mm512_set1_epi32(0xFFFF)), _mm512_set1_epi32(18)),
+          _mm512_set1_epi32(255)),
+      23);
+  const __m512 bound = _mm512_mul_round_ps(ChunkMagnitudeSums(v), _mm512_set1_ps(kBoundFactor),
+                                           _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+  return (_mm512_cmp_ps_mask(bound, _mm512_castsi512_ps(limit), _CMP_LT_OQ) & 0x0101) == 0x0101;
+}
+
+// A row's scaled activations for column half h of a packed tile: its 32 LoFi
+// activations `a` (bf16 bits) times the half's group scales; zeros stay.
+static inline __m512i ScaledActivations(__m512i a, const uint8_t* tile, int h) {
+  const __mmask32 nonzero = _mm512_test_epi16_mask(a, _mm512_set1_epi16(0x7FFF));
+  return _mm512_mask_add_epi16(a, nonzero, a, avx512_bf16::ScaleBits(tile, h));
+}
 
 // Moves the scaled activations xs ([column half][tile row], bf16 bits) of
 // chunk c whose LoFi activation `a` (the row's 32 of the tile) has an
