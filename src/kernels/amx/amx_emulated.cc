@@ -152,35 +152,42 @@ void EmulatedGemv(const MatmulArgs& args) { amx::GemvPanels<EmulatedTiles>(args)
 void EmulatedGemm(const MatmulArgs& args) { amx::GemmPanels<EmulatedTiles>(args); }
 void EmulatedLofi(const MatmulArgs& args) { amx::LofiPanels<EmulatedTiles>(args); }
 
+namespace {
+
+// The emulated set's gemm: the gemv up to kMaxDecodeRows rows, as the real set's.
+void EmulatedGemvOrGemm(const MatmulArgs& args) {
+  if (args.m <= kMaxDecodeRows) {
+    EmulatedGemv(args);
+  } else {
+    EmulatedGemm(args);
+  }
+}
+
+}  // namespace
+
 const MatmulKernels& EmulatedAmxKernels() {
-  static constexpr MatmulKernels kKernels = {"emulated/bfp4b/fp32/amx",
-                                             TileFormat::kBfp4b,
-                                             Numerics::kFp32,
-                                             kCpuAvx512 | kCpuAvx512Bf16,
-                                             EmulatedGemv,
-                                             [](const MatmulArgs& args) {
-                                               if (args.m <= kMaxDecodeRows) {
-                                                 EmulatedGemv(args);
-                                               } else {
-                                                 EmulatedGemm(args);
-                                               }
-                                             },
-                                             1,
-                                             TileLayout::kBfp4bPanels,
-                                             PrepareFp32Avx512Bf16};
+  static constexpr MatmulKernels kKernels = {.name = "emulated/bfp4b/fp32/amx",
+                                             .format = TileFormat::kBfp4b,
+                                             .numerics = Numerics::kFp32,
+                                             .required_cpu_features = kCpuAvx512 | kCpuAvx512Bf16,
+                                             .gemv = EmulatedGemv,
+                                             .gemm = EmulatedGemvOrGemm,
+                                             .nr_tiles = 1,
+                                             .layout = TileLayout::kBfp4bPanels,
+                                             .prepare = PrepareFp32Avx512Bf16};
   return kKernels;
 }
 
 const MatmulKernels& EmulatedAmxLofiKernels() {
-  static constexpr MatmulKernels kKernels = {"emulated/bfp4b/tt-lofi/amx",
-                                             TileFormat::kBfp4b,
-                                             Numerics::kTtLofi,
-                                             kCpuAvx512 | kCpuAvx512Bf16,
-                                             EmulatedLofi,
-                                             EmulatedLofi,
-                                             1,
-                                             TileLayout::kBfp4bPanels,
-                                             PrepareTtLofiAvx512Bf16};
+  static constexpr MatmulKernels kKernels = {.name = "emulated/bfp4b/tt-lofi/amx",
+                                             .format = TileFormat::kBfp4b,
+                                             .numerics = Numerics::kTtLofi,
+                                             .required_cpu_features = kCpuAvx512 | kCpuAvx512Bf16,
+                                             .gemv = EmulatedLofi,
+                                             .gemm = EmulatedLofi,
+                                             .nr_tiles = 1,
+                                             .layout = TileLayout::kBfp4bPanels,
+                                             .prepare = PrepareTtLofiAvx512Bf16};
   return kKernels;
 }
 

@@ -22,7 +22,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
-#include <vector>
 
 #include "kernels/amx/amx_bfp4_vnni.h"
 #include "kernels/amx/amx_tile_config.h"
@@ -34,7 +33,6 @@
 
 namespace lmhead::amx {
 
-using avx512_bf16::ExponentRange;
 using avx512_bf16::kTileBytes;
 
 // Gemm blocking: kNBlock tile columns x kKBlock tile rows are decoded at a
