@@ -93,12 +93,14 @@ Result<CpuFeatures> LimitCpuFeatures(CpuFeatures detected, std::string_view leve
     allowed = ~0u;
   } else if (level == "avx512") {
     allowed = kCpuAvx2 | kCpuAvx512 | kCpuAvx512Bf16;
+  } else if (level == "avx512f") {
+    allowed = kCpuAvx2 | kCpuAvx512;
   } else if (level == "avx2") {
     allowed = kCpuAvx2;
   } else if (level != "ref") {
     return Status::InvalidArgument(
         fmt::format("[LimitCpuFeatures] unknown kernel level '{}' (from ${}); use ref, avx2, "
-                    "avx512 or amx, or unset it",
+                    "avx512f, avx512 or amx, or unset it",
                     level, kKernelsEnvVar));
   }
   return CpuFeatures{detected.bits & allowed};

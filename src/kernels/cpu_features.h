@@ -6,6 +6,8 @@
 // variable for tests and benchmarks:
 //   LMHEAD_KERNELS=ref      the scalar reference only
 //   LMHEAD_KERNELS=avx2     at most AVX2 kernels
+//   LMHEAD_KERNELS=avx512f  at most AVX-512 F/BW/DQ/VL kernels, without AVX512-BF16
+//                           (as on Skylake-SP to Ice Lake servers)
 //   LMHEAD_KERNELS=avx512   at most AVX-512 (F/BW/DQ/VL, plus AVX512-BF16) kernels
 //   LMHEAD_KERNELS=amx      everything this CPU has (the default when unset or empty)
 // The variable never raises the level above what the CPU supports.
@@ -32,8 +34,8 @@ inline constexpr const char* kKernelsEnvVar = "LMHEAD_KERNELS";
 // one line goes to stderr and the AMX bit stays clear, so AVX-512 kernels run.
 CpuFeatures DetectCpuFeatures();
 
-// `detected` limited to the level named by `level` ("ref", "avx2", "avx512",
-// "amx"; "" means no limit). InvalidArgument for any other name.
+// `detected` limited to the level named by `level` ("ref", "avx2", "avx512f",
+// "avx512", "amx"; "" means no limit). InvalidArgument for any other name.
 Result<CpuFeatures> LimitCpuFeatures(CpuFeatures detected, std::string_view level);
 
 // DetectCpuFeatures() limited by $LMHEAD_KERNELS: what the engine passes to

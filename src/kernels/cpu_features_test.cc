@@ -63,6 +63,7 @@ TEST(LimitCpuFeaturesTest, EachLevelKeepsOnlyWhatItAllows) {
   EXPECT_EQ(limited(""), all.bits);
   EXPECT_EQ(limited("amx"), all.bits);
   EXPECT_EQ(limited("avx512"), kCpuAvx2 | kCpuAvx512 | kCpuAvx512Bf16);
+  EXPECT_EQ(limited("avx512f"), kCpuAvx2 | kCpuAvx512);
   EXPECT_EQ(limited("avx2"), kCpuAvx2);
   EXPECT_EQ(limited("ref"), 0u);
   // A level never adds what the CPU lacks.
@@ -76,7 +77,7 @@ TEST(LimitCpuFeaturesTest, UnknownLevelSaysWhatIsValid) {
   ASSERT_FALSE(cpu.ok());
   EXPECT_EQ(cpu.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(cpu.status().message(), HasSubstr("unknown kernel level 'sse'"));
-  EXPECT_THAT(cpu.status().message(), HasSubstr("use ref, avx2, avx512 or amx"));
+  EXPECT_THAT(cpu.status().message(), HasSubstr("use ref, avx2, avx512f, avx512 or amx"));
 }
 
 TEST(CpuFeaturesForKernelsTest, ReadsTheEnvironment) {

@@ -73,7 +73,7 @@ def test_fp32_logits_match_numpy_float64(model, tmp_path, mode, rows):
 
 # Kernel caps ($LMHEAD_KERNELS): each level picks the best set this CPU allows below it, down
 # to the scalar reference (src/kernels/cpu_features.h).
-KERNEL_LEVELS = ["amx", "avx512", "avx2", "ref"]
+KERNEL_LEVELS = ["amx", "avx512", "avx512f", "avx2", "ref"]
 
 
 def run_capped(weights, tmp_path, level, numerics, x):

@@ -10,8 +10,8 @@ namespace {
 
 void PrintPeak(const char* name, const ComputeProbe& probe) {
   if (probe.available) {
-    std::printf("%s peak: %.2f TFLOP/s median, %.2f best (%d threads)\n", name,
-                probe.median_tflops, probe.best_tflops, probe.num_threads);
+    std::printf("%s peak: %.2f TFLOP/s median, %.2f best (%d threads)\n", name, probe.median_tflops,
+                probe.best_tflops, probe.num_threads);
   } else {
     std::printf("%s: not available on this CPU/OS\n", name);
   }
@@ -21,12 +21,14 @@ void PrintPeak(const char* name, const ComputeProbe& probe) {
 
 CommandMain RegisterInfoCommand(CLI::App& sub) {
   auto measure = std::make_shared<bool>(false);
-  sub.add_flag("--measure", *measure,
-               "Also measure the read bandwidth and the AMX-BF16 and AVX512-BF16 peaks (a few seconds)");
+  sub.add_flag(
+      "--measure", *measure,
+      "Also measure the read bandwidth and the AMX-BF16 and AVX512-BF16 peaks (a few seconds)");
   return [measure] {
     const MachineInfo info = DescribeMachine();
-    std::printf("cpu features for kernels: %s (cap with LMHEAD_KERNELS=ref|avx2|avx512|amx)\n",
-                info.cpu_features.c_str());
+    std::printf(
+        "cpu features for kernels: %s (cap with LMHEAD_KERNELS=ref|avx2|avx512f|avx512|amx)\n",
+        info.cpu_features.c_str());
     std::printf("tile packers (Highway):   %s\n", info.formats_simd_target.c_str());
     std::printf("kernels:\n");
     for (const std::string& choice : info.kernel_choices) std::printf("  %s\n", choice.c_str());
