@@ -12,7 +12,7 @@ namespace lmhead {
 struct BandwidthProbe {
   double median_gbps = 0;  // 1e9 bytes per second, median over repetitions.
   double best_gbps = 0;
-  size_t bytes = 0;        // Bytes read per repetition (all threads together).
+  size_t bytes = 0;  // Bytes read per repetition (all threads together).
   int num_threads = 0;
   int repetitions = 0;
 };
@@ -23,9 +23,12 @@ struct BandwidthProbe {
 // thread. This is the limit a memory-bound decode step is measured against.
 BandwidthProbe MeasureReadBandwidth(size_t bytes, int num_threads, int repetitions);
 
-// A compute peak measured on operands that stay in registers.
+// A compute peak measured on operands that stay in registers. Each probe
+// measures only what the kernels may use: the CPU and OS must allow its
+// instructions and $LMHEAD_KERNELS must not cap them away (cpu_features.h),
+// so a capped run is measured against the limit of the kernels it runs.
 struct ComputeProbe {
-  bool available = false;  // False when the CPU or OS does not allow the instructions.
+  bool available = false;    // False when the CPU, OS or kernel cap rules the instructions out.
   double median_tflops = 0;  // 1e12 flop/s (a multiply-add is 2), median over repetitions.
   double best_tflops = 0;
   int num_threads = 0;
@@ -41,6 +44,13 @@ ComputeProbe MeasureAmxBf16Peak(int num_threads, int repetitions);
 // sums, ~0.2 s per repetition. Without AMX, the compute limit of the
 // vdpbf16ps kernels that decode with many rows and prefill run on.
 ComputeProbe MeasureAvx512Bf16Peak(int num_threads, int repetitions);
+
+// fp32 FMA peak: every thread runs FMAs on 16 independent register sums at
+// the widest width the kernels may use (after the $LMHEAD_KERNELS cap):
+// 512-bit with AVX-512, else 256-bit with AVX2; not available below that. The
+// compute limit of the fp32 FMA kernel sets (AVX-512 without BF16, AVX2),
+// ~0.2 s per repetition.
+ComputeProbe MeasureFp32FmaPeak(int num_threads, int repetitions);
 
 // What `lmhead info` prints: the CPU features the kernels may use (after the
 // $LMHEAD_KERNELS cap) and the kernel set chosen for each weight format and numerics.

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // AMX-BF16 peak probe: TDPBF16PS on tiles that never leave the registers.
 // Compiled with -mamx-tile -mamx-bf16 (this file only); called only after the
-// CPU and OS have said yes (DetectCpuFeatures).
+// CPU, OS and kernel cap have said yes (compute_probe.cc).
 #include <immintrin.h>
 
 #include <cstdint>
 
 #include "engine/compute_probe.h"
-#include "kernels/cpu_features.h"
 #include "lmhead/machine.h"
 
 namespace lmhead {
@@ -57,8 +56,7 @@ int64_t RunTiles(int64_t iterations) {
 
 }  // namespace
 
-ComputeProbe MeasureAmxBf16Peak(int num_threads, int repetitions) {
-  if (!DetectCpuFeatures().Has(kCpuAmxBf16)) return {};
+ComputeProbe MeasureAmxBf16Loop(int num_threads, int repetitions) {
   // ~0.2 s per repetition at ~3.5 TFLOP/s per core.
   const int64_t iterations = 20'000'000;
   return TimeComputePeak(num_threads, repetitions,

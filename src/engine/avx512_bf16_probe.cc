@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // AVX512-BF16 peak probe: VDPBF16PS on vectors that never leave the registers.
 // Compiled with -mavx512f -mavx512bf16 (this file only); called only after the
-// CPU and OS have said yes (DetectCpuFeatures).
+// CPU, OS and kernel cap have said yes (compute_probe.cc).
 //
 // On a CPU without AMX this is the compute limit of every vdpbf16ps kernel
 // (the fp32 and tt-lofi sets of src/kernels/avx512/), so `lmhead bench`
@@ -11,7 +11,6 @@
 #include <cstdint>
 
 #include "engine/compute_probe.h"
-#include "kernels/cpu_features.h"
 #include "lmhead/machine.h"
 
 namespace lmhead {
@@ -46,8 +45,7 @@ float RunDotProducts(int64_t iterations) {
 
 }  // namespace
 
-ComputeProbe MeasureAvx512Bf16Peak(int num_threads, int repetitions) {
-  if (!DetectCpuFeatures().Has(kCpuAvx512Bf16)) return {};
+ComputeProbe MeasureAvx512Bf16Loop(int num_threads, int repetitions) {
   // ~0.2 s per repetition at ~0.5 TFLOP/s per core.
   const int64_t iterations = 100'000'000;
   return TimeComputePeak(num_threads, repetitions,

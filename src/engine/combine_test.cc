@@ -3,12 +3,12 @@
 // concatenated row, computed here independently by sorting and a direct sum.
 #include "engine/combine.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <random>
-
-#include <gtest/gtest.h>
 
 namespace lmhead {
 namespace {

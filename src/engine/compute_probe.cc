@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// TimeComputePeak: the repetition loop of the AMX and AVX512-BF16 probes.
+// The compute probes: which loop runs under the kernel cap, and the repetition loop they share.
 #include "engine/compute_probe.h"
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/cpu_features.h"
 
 namespace lmhead {
 
@@ -29,6 +30,34 @@ ComputeProbe TimeComputePeak(int num_threads, int repetitions, double flops_per_
   probe.best_tflops = rates.empty() ? 0 : rates.back();
   probe.repetitions = static_cast<int>(rates.size());
   return probe;
+}
+
+namespace {
+
+// What the kernels may use: the CPU's features under $LMHEAD_KERNELS (none
+// when it names no level; `lmhead info` reports that).
+CpuFeatures KernelFeatures() {
+  const Result<CpuFeatures> cpu = CpuFeaturesForKernels();
+  return cpu.ok() ? *cpu : CpuFeatures{};
+}
+
+}  // namespace
+
+ComputeProbe MeasureAmxBf16Peak(int num_threads, int repetitions) {
+  if (!KernelFeatures().Has(kCpuAmxBf16)) return {};
+  return MeasureAmxBf16Loop(num_threads, repetitions);
+}
+
+ComputeProbe MeasureAvx512Bf16Peak(int num_threads, int repetitions) {
+  if (!KernelFeatures().Has(kCpuAvx512Bf16)) return {};
+  return MeasureAvx512Bf16Loop(num_threads, repetitions);
+}
+
+ComputeProbe MeasureFp32FmaPeak(int num_threads, int repetitions) {
+  const CpuFeatures cpu = KernelFeatures();
+  if (cpu.Has(kCpuAvx512)) return MeasureFmaAvx512Loop(num_threads, repetitions);
+  if (cpu.Has(kCpuAvx2)) return MeasureFmaAvx2Loop(num_threads, repetitions);
+  return {};
 }
 
 }  // namespace lmhead

@@ -29,8 +29,7 @@ Result<Vector> GatherBlocks(LmHead::Impl& impl, Vector local, int64_t rows, int6
   using T = typename Vector::value_type;
   if (!impl.ranks.distributed()) return local;
   const bool root = impl.ranks.process_rank == 0;
-  Vector all(root ? static_cast<size_t>(rows * impl.ranks.num_mesh_devices * per_device)
-                          : 0);
+  Vector all(root ? static_cast<size_t>(rows * impl.ranks.num_mesh_devices * per_device) : 0);
   LMHEAD_RETURN_IF_ERROR(GatherDeviceBlocks(
       *impl.comm, impl.ranks, impl.mesh->shape(), rows, static_cast<size_t>(per_device) * sizeof(T),
       std::as_bytes(std::span<const T>(local)), std::as_writable_bytes(std::span<T>(all)),
@@ -87,8 +86,8 @@ Status LogSumExpPass(LmHead::Impl& impl, const float* logits, int64_t stride, in
   for (int64_t row = 0; row < num_rows; ++row) {
     for (int64_t local_idx = 0; local_idx < num_local; ++local_idx) {
       const int64_t valid = impl.shards[static_cast<size_t>(local_idx)].valid_cols();
-      local[static_cast<size_t>(row * num_local + local_idx)] = PartialLogSumExp(
-          {logits + row * stride + local_idx * cols, static_cast<size_t>(valid)});
+      local[static_cast<size_t>(row * num_local + local_idx)] =
+          PartialLogSumExp({logits + row * stride + local_idx * cols, static_cast<size_t>(valid)});
     }
   }
   LMHEAD_ASSIGN_OR_RETURN(std::vector<LogSumExpPartial> all,

@@ -2,13 +2,13 @@
 // LmHead::Open: plan, check and map the weights, choose kernels, once.
 #include "lmhead/lm_head.h"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <map>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "engine/lm_head_impl.h"
 #include "io/file_util.h"
@@ -43,9 +43,9 @@ DeviceWeights ViewsOf(const DeviceShard& shard) {
   DeviceWeights device;
   device.cols = shard.geometry().cols();
   for (const BankTiles& bank : shard.banks()) {
-    device.banks.push_back(BankView{
-        TileMatrixView{bank.tiles, shard.geometry().format, bank.k_tiles, bank.n_tiles},
-        bank.col_begin, bank.cols});
+    device.banks.push_back(
+        BankView{TileMatrixView{bank.tiles, shard.geometry().format, bank.k_tiles, bank.n_tiles},
+                 bank.col_begin, bank.cols});
   }
   return device;
 }
@@ -114,8 +114,7 @@ Status Prepare(LmHead::Impl& impl, const std::string& weights_dir, const OpenOpt
 
   // The best kernels this CPU may run (capped by $LMHEAD_KERNELS), chosen once.
   LMHEAD_ASSIGN_OR_RETURN(CpuFeatures cpu, CpuFeaturesForKernels());
-  LMHEAD_ASSIGN_OR_RETURN(impl.kernels,
-                          FindMatmulKernels(geometry.format, options.numerics, cpu));
+  LMHEAD_ASSIGN_OR_RETURN(impl.kernels, FindMatmulKernels(geometry.format, options.numerics, cpu));
   impl.matmul =
       std::make_unique<MeshMatmul>(std::move(devices), geometry.hidden_size, impl.kernels);
   if (impl.kernels->layout != TileLayout::kTtRowMajor) {
@@ -126,8 +125,8 @@ Status Prepare(LmHead::Impl& impl, const std::string& weights_dir, const OpenOpt
     }
   }
   impl.pool = std::make_unique<ThreadPool>(options.num_threads);
-  impl.mesh = std::make_unique<MeshDevice>(
-      mesh.shape, MeshTransport{impl.ranks, comm, options.scatter_route});
+  impl.mesh = std::make_unique<MeshDevice>(mesh.shape,
+                                           MeshTransport{impl.ranks, comm, options.scatter_route});
   impl.comm = std::move(comm);
   return Status::Ok();
 }
@@ -135,7 +134,7 @@ Status Prepare(LmHead::Impl& impl, const std::string& weights_dir, const OpenOpt
 }  // namespace
 
 Result<std::unique_ptr<LmHead>> LmHead::Open(const std::string& weights_dir,
-                                              const OpenOptions& options) {
+                                             const OpenOptions& options) {
   std::shared_ptr<CommunicatorImpl> comm =
       options.communicator ? options.communicator->impl() : MakeSingleCommunicator(60.0);
   if (comm->size() > 1) LMHEAD_RETURN_IF_ERROR(CheckSameManifest(*comm, weights_dir));

@@ -18,13 +18,13 @@ namespace lmhead {
 
 struct LmHead::Impl {
   OpenOptions options;
-  LmHeadPlan plan;               // Decode, and prefill at the default seq_len.
+  LmHeadPlan plan;  // Decode, and prefill at the default seq_len.
   WeightsDir weights;
   // The devices this process computes: all of them, or D/N of them on one of
   // N processes. shards[i] and the matmul's device i are device first_device() + i.
   RankDevices ranks;
   std::shared_ptr<CommunicatorImpl> comm;  // Single-process when OpenOptions had none.
-  std::vector<DeviceShard> shards;  // Mapped; MeshMatmul's views point into them.
+  std::vector<DeviceShard> shards;         // Mapped; MeshMatmul's views point into them.
   int64_t valid_vocab_size = 0;  // The checkpoint's V; columns above are --pad-vocab zeros.
   const MatmulKernels* kernels = nullptr;
   std::unique_ptr<MeshMatmul> matmul;

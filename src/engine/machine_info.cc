@@ -21,9 +21,9 @@ MachineInfo DescribeMachine() {
   for (TileFormat format : {TileFormat::kBfp4b, TileFormat::kBfp8b}) {
     for (Numerics numerics : {Numerics::kTtLofi, Numerics::kFp32}) {
       Result<const MatmulKernels*> kernels = FindMatmulKernels(format, numerics, *cpu);
-      info.kernel_choices.push_back(fmt::format(
-          "{} {} -> {}", ToString(format), ToString(numerics),
-          kernels.ok() ? (*kernels)->name : kernels.status().message()));
+      info.kernel_choices.push_back(
+          fmt::format("{} {} -> {}", ToString(format), ToString(numerics),
+                      kernels.ok() ? (*kernels)->name : kernels.status().message()));
     }
   }
   return info;

@@ -32,9 +32,7 @@ uint64_t SumWords(const uint64_t* words, size_t count) {
   return total;
 }
 
-uint64_t* Words(const HugePageBuffer& buffer) {
-  return reinterpret_cast<uint64_t*>(buffer.data());
-}
+uint64_t* Words(const HugePageBuffer& buffer) { return reinterpret_cast<uint64_t*>(buffer.data()); }
 
 }  // namespace
 
@@ -56,8 +54,8 @@ BandwidthProbe MeasureReadBandwidth(size_t bytes, int num_threads, int repetitio
   for (int rep = 0; rep <= repetitions; ++rep) {
     const auto start = std::chrono::steady_clock::now();
     pool.Run(threads, [&](int, int64_t part) {
-      sums[static_cast<size_t>(part)] += SumWords(Words(parts[static_cast<size_t>(part)]),
-                                                  words_per_thread);
+      sums[static_cast<size_t>(part)] +=
+          SumWords(Words(parts[static_cast<size_t>(part)]), words_per_thread);
     });
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

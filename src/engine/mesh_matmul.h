@@ -32,7 +32,7 @@ struct MeshMatmulCall {
   std::vector<float*> y;           // [m, cols] per device, y_stride between rows.
   int64_t y_stride = 0;            // cols for separate buffers, V to write a concatenation.
   int64_t m = 0;
-  bool decode = false;             // gemv (weights read once for all m) or gemm.
+  bool decode = false;  // gemv (weights read once for all m) or gemm.
   LofiOptions lofi;
 };
 

@@ -2,11 +2,11 @@
 // The unquantised fp32 head and TT's comp_pcc, the references of TT's own LM-head test.
 #include "lmhead/reference.h"
 
+#include <fmt/format.h>
+
 #include <bit>
 #include <cmath>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "base/thread_pool.h"
 #include "formats/half.h"
@@ -68,12 +68,12 @@ Result<std::vector<float>> UnquantizedLogits(const std::string& checkpoint,
   }
   LMHEAD_ASSIGN_OR_RETURN(CheckpointTensor head, ckpt.Load(name));
   const SafetensorsTensorInfo& info = *head.view.info;
-  if (info.shape.size() != 2 || (info.dtype != SafetensorsDtype::kBF16 &&
-                                 info.dtype != SafetensorsDtype::kF16 &&
-                                 info.dtype != SafetensorsDtype::kF32)) {
+  if (info.shape.size() != 2 ||
+      (info.dtype != SafetensorsDtype::kBF16 && info.dtype != SafetensorsDtype::kF16 &&
+       info.dtype != SafetensorsDtype::kF32)) {
     return Status::InvalidArgument(fmt::format(
-        "[UnquantizedLogits] {} must be a 2-D BF16/F16/F32 tensor [V, H] (dtype {}, rank {})",
-        name, ToString(info.dtype), info.shape.size()));
+        "[UnquantizedLogits] {} must be a 2-D BF16/F16/F32 tensor [V, H] (dtype {}, rank {})", name,
+        ToString(info.dtype), info.shape.size()));
   }
   const int64_t vocab = info.shape[0];
   const int64_t hidden = info.shape[1];

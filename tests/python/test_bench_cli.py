@@ -6,6 +6,7 @@ carries the issue's fields and that the bytes, flops, ratios and roofline are th
 here by hand from DeepSeek-V3's shape and the in-run limits the case reports.
 """
 import json
+import os
 
 import pytest
 
@@ -34,7 +35,8 @@ def test_every_case_has_the_issue_fields(cases):
         for key in ("mode", "numerics", "median_ms", "min_ms", "weight_bytes", "flops", "gbps",
                     "tflops", "read_bw_gbps", "amx_peak_tflops", "ratio_to_read_bw",
                     "ratio_to_amx_peak", "avx512_bf16_peak_tflops", "ratio_to_avx512_bf16_peak",
-                    "roofline_ms", "ratio_to_roofline"):
+                    "fp32_fma_peak_tflops", "ratio_to_fp32_fma_peak", "roofline_compute",
+                    "ratio_to_compute_peak", "roofline_ms", "ratio_to_roofline"):
             assert key in c, key
         assert c["mode"] == "decode" and c["numerics"] == "fp32"
         assert c["kernels"].startswith("matmul/bfp4b/fp32/")
@@ -50,18 +52,50 @@ def test_bytes_and_flops_are_the_whole_head(cases):
         assert c["flops"] == 2 * c["m"] * HIDDEN * VOCAB
 
 
+# The compute limit of the kernels in use: AMX, else vdpbf16ps, else fp32 FMAs (each probe
+# reports 0 where the kernels may not use it).
+def compute_peak(c):
+    for key, name in (("amx_peak_tflops", "AMX"), ("avx512_bf16_peak_tflops", "vdpbf16ps"),
+                      ("fp32_fma_peak_tflops", "fp32 FMA")):
+        if c[key] > 0:
+            return c[key], name
+    return 0.0, "fp32 FMA"
+
+
+def expect_ratios_and_roofline(c):
+    seconds = c["median_ms"] / 1e3
+    assert c["gbps"] == pytest.approx(c["weight_bytes"] / seconds / 1e9, rel=1e-9)
+    assert c["tflops"] == pytest.approx(c["flops"] / seconds / 1e12, rel=1e-9)
+    assert c["ratio_to_read_bw"] == pytest.approx(c["gbps"] / c["read_bw_gbps"], rel=1e-9)
+    peak, name = compute_peak(c)
+    assert c["roofline_compute"] == name
+    assert c["ratio_to_compute_peak"] == pytest.approx(c["tflops"] / peak if peak else 0, rel=1e-9)
+    floor_ms = c["weight_bytes"] / (c["read_bw_gbps"] * 1e9) * 1e3
+    if peak > 0:
+        floor_ms = max(floor_ms, c["flops"] / (peak * 1e12) * 1e3)
+    assert c["roofline_ms"] == pytest.approx(floor_ms, rel=1e-9)
+    assert c["ratio_to_roofline"] == pytest.approx(floor_ms / c["median_ms"], rel=1e-9)
+
+
 def test_ratios_and_roofline_follow_from_the_limits(cases):
     for c in cases:
-        seconds = c["median_ms"] / 1e3
-        assert c["gbps"] == pytest.approx(c["weight_bytes"] / seconds / 1e9, rel=1e-9)
-        assert c["tflops"] == pytest.approx(c["flops"] / seconds / 1e12, rel=1e-9)
-        assert c["ratio_to_read_bw"] == pytest.approx(c["gbps"] / c["read_bw_gbps"], rel=1e-9)
-        peak = c["amx_peak_tflops"] or c["avx512_bf16_peak_tflops"]
-        floor_ms = c["weight_bytes"] / (c["read_bw_gbps"] * 1e9) * 1e3
-        if peak > 0:
-            floor_ms = max(floor_ms, c["flops"] / (peak * 1e12) * 1e3)
-        assert c["roofline_ms"] == pytest.approx(floor_ms, rel=1e-9)
-        assert c["ratio_to_roofline"] == pytest.approx(floor_ms / c["median_ms"], rel=1e-9)
+        expect_ratios_and_roofline(c)
+
+
+def test_a_capped_run_is_measured_against_its_kernels_limit(work):
+    # Below AVX512-BF16 the kernels run fp32 FMAs: the vdpbf16ps and AMX peaks stay 0 and the
+    # roofline takes the FMA peak.
+    if "avx512" not in lmhead("info").stdout.split("cpu features for kernels:")[1].split()[0]:
+        pytest.skip("needs AVX-512")
+    done = lmhead("bench", "--mode", "decode", "--m", "32", "--numerics", "fp32",
+                  "--repetitions", "1", "--json", "--work-dir", work,
+                  env=dict(os.environ, LMHEAD_KERNELS="avx512f"))
+    assert done.returncode == 0, done.stderr
+    [case] = json.loads(done.stdout)
+    assert case["kernels"] == "matmul/bfp4b/fp32/avx512"
+    assert case["amx_peak_tflops"] == 0 and case["avx512_bf16_peak_tflops"] == 0
+    assert case["fp32_fma_peak_tflops"] > 0
+    expect_ratios_and_roofline(case)
 
 
 def test_onednn_runs_on_the_thread_count_given(work):

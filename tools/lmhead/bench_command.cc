@@ -34,13 +34,19 @@ struct BenchFlags {
 
 struct Limits {
   BandwidthProbe bandwidth;
+  // Each measured only where the kernels may use it (lmhead/machine.h).
   ComputeProbe amx;
   ComputeProbe avx512_bf16;
+  ComputeProbe fp32_fma;
 
-  // The compute limit of this CPU's fastest kernels: AMX where the CPU and OS
-  // allow it, else vdpbf16ps; 0 when neither is there.
-  const ComputeProbe& compute() const { return amx.available ? amx : avx512_bf16; }
-  const char* compute_name() const { return amx.available ? "AMX" : "vdpbf16ps"; }
+  // The compute limit of the kernels in use: AMX where they may use it, else
+  // vdpbf16ps, else fp32 FMAs; not available for the scalar reference.
+  const ComputeProbe& compute() const {
+    return amx.available ? amx : avx512_bf16.available ? avx512_bf16 : fp32_fma;
+  }
+  const char* compute_name() const {
+    return amx.available ? "AMX" : avx512_bf16.available ? "vdpbf16ps" : "fp32 FMA";
+  }
 };
 
 std::vector<std::string> Split(const std::string& text) {
@@ -121,9 +127,13 @@ nlohmann::json CaseJson(const std::string& mode, int64_t rows, const std::string
       {"read_bw_gbps", limits.bandwidth.median_gbps},
       {"amx_peak_tflops", limits.amx.median_tflops},
       {"avx512_bf16_peak_tflops", limits.avx512_bf16.median_tflops},
+      {"fp32_fma_peak_tflops", limits.fp32_fma.median_tflops},
+      {"roofline_compute", limits.compute_name()},
       {"ratio_to_read_bw", gbps / limits.bandwidth.median_gbps},
       {"ratio_to_amx_peak", ratio(tflops, limits.amx)},
       {"ratio_to_avx512_bf16_peak", ratio(tflops, limits.avx512_bf16)},
+      {"ratio_to_fp32_fma_peak", ratio(tflops, limits.fp32_fma)},
+      {"ratio_to_compute_peak", ratio(tflops, limits.compute())},
       {"roofline_ms", roofline_ms},
       {"ratio_to_roofline", roofline_ms / t.median_ms},
       // Where the last timed call spent its time (lm_head.h's StageTimes).
@@ -138,8 +148,7 @@ nlohmann::json CaseJson(const std::string& mode, int64_t rows, const std::string
 
 void PrintCase(const nlohmann::json& c, const Limits& limits, const std::string& kernels) {
   const bool decode = c["mode"] == "decode";
-  const double compute_ratio = limits.amx.available ? c["ratio_to_amx_peak"].get<double>()
-                                                    : c["ratio_to_avx512_bf16_peak"].get<double>();
+  const double compute_ratio = c["ratio_to_compute_peak"].get<double>();
   std::printf(
       "%-8s %-8s %6lld  %10.2f %10.2f  %8.2f GB/s (%5.1f%% of read bw)  %7.3f TFLOP/s "
       "(%5.1f%% of %s)  %5.1f%% of roofline  %s\n",
@@ -173,16 +182,18 @@ Status RunBench(const BenchFlags& flags) {
   limits.bandwidth = MeasureReadBandwidth(kProbeBytes, flags.threads, 5);
   limits.amx = MeasureAmxBf16Peak(flags.threads, 5);
   limits.avx512_bf16 = MeasureAvx512Bf16Peak(flags.threads, 5);
+  limits.fp32_fma = MeasureFp32FmaPeak(flags.threads, 5);
   if (!flags.json) {
     std::printf(
         "limits: read bandwidth %.2f GB/s (median, best %.2f, %d threads, 1 GiB; "
         "probed again before each decode case); "
-        "register-resident peaks: AMX-BF16 %.2f TFLOP/s, vdpbf16ps %.2f TFLOP/s "
-        "(0 = not on this CPU)\n"
+        "register-resident peaks: AMX-BF16 %.2f TFLOP/s, vdpbf16ps %.2f TFLOP/s, "
+        "fp32 FMA %.2f TFLOP/s (0 = not on this CPU or below the kernel cap)\n"
         "roofline: weight bytes at the read bandwidth or flops at the %s peak, "
         "whichever takes longer\n\n",
         limits.bandwidth.median_gbps, limits.bandwidth.best_gbps, limits.bandwidth.num_threads,
-        limits.amx.median_tflops, limits.avx512_bf16.median_tflops, limits.compute_name());
+        limits.amx.median_tflops, limits.avx512_bf16.median_tflops, limits.fp32_fma.median_tflops,
+        limits.compute_name());
     std::printf("%-8s %-8s %6s  %10s %10s\n", "mode", "numerics", "m/S", "median ms", "min ms");
   }
   nlohmann::json cases = nlohmann::json::array();

@@ -13,7 +13,7 @@ void PrintPeak(const char* name, const ComputeProbe& probe) {
     std::printf("%s peak: %.2f TFLOP/s median, %.2f best (%d threads)\n", name, probe.median_tflops,
                 probe.best_tflops, probe.num_threads);
   } else {
-    std::printf("%s: not available on this CPU/OS\n", name);
+    std::printf("%s: not available on this CPU/OS or below the kernel cap\n", name);
   }
 }
 
@@ -41,6 +41,7 @@ CommandMain RegisterInfoCommand(CLI::App& sub) {
                   bandwidth.median_gbps, bandwidth.best_gbps, bandwidth.num_threads);
       PrintPeak("AMX-BF16", MeasureAmxBf16Peak(0, 5));
       PrintPeak("AVX512-BF16 (vdpbf16ps)", MeasureAvx512Bf16Peak(0, 5));
+      PrintPeak("fp32 FMA", MeasureFp32FmaPeak(0, 5));
     }
     return kExitOk;
   };
