@@ -25,11 +25,11 @@
 // With few rows, 2 or 3 panels run side by side to keep 4-16 sums in flight.
 // Per 64-byte block of codes, shifts expose the four nibbles of each 16-bit
 // word and vpermw looks them up (bf16 pairs of rows 2q, 2q + 1 of one column
-// per 32-bit lane). Up to 4 rows, each tile's xs are built once (2 x 32 bf16
-// per row) and every weight vector meets one broadcast xs pair per row; from
-// 5 rows the weights are scaled instead and one broadcast x pair serves both
-// column halves (PanelRowsScaledWeights). A block of rows after the first
-// re-reads the bank from L2/L3 (a DeepSeek-V3 bank is 1.4 MB).
+// per 32-bit lane). Up to 4 rows, each tile's xs are built once, a tile ahead
+// (2 x 32 bf16 per row), and every weight vector meets one broadcast xs pair
+// per row; from 5 rows the weights are scaled instead and one broadcast x
+// pair serves both column halves (PanelRowsScaledWeights). A block of rows
+// after the first re-reads the bank from L2/L3 (a DeepSeek-V3 bank is 1.4 MB).
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -106,12 +106,20 @@ void PanelRows(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles, int6
   __m512 acc[P][R][2];
   ZeroSums<R, P>(acc);
   const __m512i codes = CodeTable();
-  alignas(64) uint16_t xs[P][R][2][kTileDim];  // [panel][row][column half][tile row]
+  // [kt % 2][panel][row][column half][tile row]: built a tile ahead, since a
+  // broadcast from a store still in flight waits for the store to retire.
+  alignas(64) uint16_t xs_ahead[2][P][R][2][kTileDim];
+  for (int p = 0; p < P; ++p) {
+    ScaleActivations(panels + p * panel_bytes, 0, k, x, x_stride, R, xs_ahead[0][p]);
+  }
   for (int64_t kt = 0; kt < k_tiles; ++kt) {
+    uint16_t(*xs)[R][2][kTileDim] = xs_ahead[kt & 1];
     for (int p = 0; p < P; ++p) {
       const uint8_t* tile = panels + p * panel_bytes + kt * kTileBytes;
       PrefetchAhead(tile);
-      ScaleActivations(tile, kt, k, x, x_stride, R, xs[p]);
+      if (kt + 1 < k_tiles) {
+        ScaleActivations(tile + kTileBytes, kt + 1, k, x, x_stride, R, xs_ahead[(kt + 1) & 1][p]);
+      }
     }
     // Block i of both column halves and all panels at once, so that each
     // weight vector step feeds 2 P R different sums: vdpbf16ps's latency is
