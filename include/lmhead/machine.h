@@ -55,9 +55,11 @@ ComputeProbe MeasureFp32FmaPeak(int num_threads, int repetitions);
 // What `lmhead info` prints: the CPU features the kernels may use (after the
 // $LMHEAD_KERNELS cap) and the kernel set chosen for each weight format and numerics.
 struct MachineInfo {
-  std::string cpu_features;                 // "avx2,avx512,avx512bf16" or "none".
-  std::string formats_simd_target;          // Highway target of the tile packers.
-  std::vector<std::string> kernel_choices;  // "bfp4_b tt-lofi -> matmul/bfp4b/tt-lofi/avx512".
+  std::string cpu_features;         // "avx2,avx512,avx512bf16" or "none".
+  std::string formats_simd_target;  // Highway target of the tile packers.
+  // "bfp4_b tt-lofi -> matmul/bfp4b/tt-lofi/avx512", followed by " (a row's
+  // logits do not depend on the batch)" for a set that promises it.
+  std::vector<std::string> kernel_choices;
 };
 
 // Detects once; an invalid $LMHEAD_KERNELS is reported in cpu_features.

@@ -21,9 +21,14 @@ MachineInfo DescribeMachine() {
   for (TileFormat format : {TileFormat::kBfp4b, TileFormat::kBfp8b}) {
     for (Numerics numerics : {Numerics::kTtLofi, Numerics::kFp32}) {
       Result<const MatmulKernels*> kernels = FindMatmulKernels(format, numerics, *cpu);
-      info.kernel_choices.push_back(
-          fmt::format("{} {} -> {}", ToString(format), ToString(numerics),
-                      kernels.ok() ? (*kernels)->name : kernels.status().message()));
+      if (!kernels.ok()) {
+        info.kernel_choices.push_back(fmt::format("{} {} -> {}", ToString(format),
+                                                  ToString(numerics), kernels.status().message()));
+        continue;
+      }
+      info.kernel_choices.push_back(fmt::format(
+          "{} {} -> {}{}", ToString(format), ToString(numerics), (*kernels)->name,
+          (*kernels)->rows_independent ? " (a row's logits do not depend on the batch)" : ""));
     }
   }
   return info;

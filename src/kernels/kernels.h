@@ -160,6 +160,11 @@ struct MatmulKernels {
   // every call, done once; callers pass the result as MatmulArgs::prepared to
   // every call on the same rows. It reads x, x_stride, m, k and w.k_tiles.
   PrepareFn prepare = nullptr;
+  // Whether a row's result is the same bits whatever other rows share the
+  // call (batch invariance): a decode step's logits then do not depend on
+  // the batch, and a last-token call equals the prefill's last row. kernels_test
+  // checks it for every set that claims it.
+  bool rows_independent = false;
 };
 
 // Every registered kernel set, best first within each (format, numerics).

@@ -73,14 +73,10 @@ void ExpectChunkResult(const MatmulKernels& kernels, const TestWeights& w,
   }
 }
 
-// Whether a row's result does not depend on the other rows of the call: the
-// tt-lofi sets (bit-exact) and the vdpbf16ps fp32 set promise it; the other
-// fp32 sets may sum a row differently with m (the AMX set hands rows below
-// kAmxMinRows to the vdpbf16ps set).
-bool RowsAreIndependent(const MatmulKernels& kernels) {
-  return kernels.numerics == Numerics::kTtLofi ||
-         std::string_view(kernels.name) == "matmul/bfp4b/fp32/avx512bf16";
-}
+// Whether the set promises that a row's result does not depend on the other
+// rows of the call (MatmulKernels::rows_independent): the tests below hold it
+// to that.
+bool RowsAreIndependent(const MatmulKernels& kernels) { return kernels.rows_independent; }
 
 // Row `row` of `many` (the output of a call on every row of `all`) equals, bit
 // for bit, the gemv of that row alone.

@@ -13,14 +13,17 @@ namespace {
 
 // Best first within each (format, numerics); the scalar reference comes last
 // because it runs everywhere. Every kernel handles any N range, so nr_tiles
-// is 1. The layout (last field) defaults to TT's row-major tiles.
+// is 1. The trailing fields (kernels.h) default to TT's row-major tiles, no
+// prepare and rows that may depend on the batch: the fp32 AVX-512 and AVX2
+// sets sum a row in another order with few rows than with many, and the AMX
+// fp32 set hands rows below kAmxMinRows to the vdpbf16ps set.
 constexpr MatmulKernels kMatmulKernels[] = {
     {"matmul/bfp4b/fp32/amx", TileFormat::kBfp4b, Numerics::kFp32,
      kCpuAvx512 | kCpuAvx512Bf16 | kCpuAmxBf16, MatmulFp32AmxGemv, MatmulFp32AmxGemm, 1,
      TileLayout::kBfp4bPanels, PrepareFp32Avx512Bf16},
     {"matmul/bfp4b/fp32/avx512bf16", TileFormat::kBfp4b, Numerics::kFp32,
      kCpuAvx512 | kCpuAvx512Bf16, MatmulFp32Avx512Bf16, MatmulFp32Avx512Bf16Gemm, 1,
-     TileLayout::kBfp4bPanels, PrepareFp32Avx512Bf16},
+     TileLayout::kBfp4bPanels, PrepareFp32Avx512Bf16, true},
     {"matmul/bfp4b/fp32/avx512", TileFormat::kBfp4b, Numerics::kFp32, kCpuAvx512, MatmulFp32Avx512,
      MatmulFp32Avx512, 1},
     {"matmul/bfp8b/fp32/avx512", TileFormat::kBfp8b, Numerics::kFp32, kCpuAvx512, MatmulFp32Avx512,
@@ -31,26 +34,26 @@ constexpr MatmulKernels kMatmulKernels[] = {
      MatmulFp32Avx2, 1},
     {"matmul/bfp4b/tt-lofi/amx", TileFormat::kBfp4b, Numerics::kTtLofi,
      kCpuAvx512 | kCpuAvx512Bf16 | kCpuAmxBf16, MatmulTtLofiAmx, MatmulTtLofiAmx, 1,
-     TileLayout::kBfp4bPanels, PrepareTtLofiAvx512Bf16},
+     TileLayout::kBfp4bPanels, PrepareTtLofiAvx512Bf16, true},
     {"matmul/bfp4b/tt-lofi/avx512bf16", TileFormat::kBfp4b, Numerics::kTtLofi,
      kCpuAvx512 | kCpuAvx512Bf16, MatmulTtLofiAvx512Bf16, MatmulTtLofiAvx512Bf16, 1,
-     TileLayout::kBfp4bPanels, PrepareTtLofiAvx512Bf16},
+     TileLayout::kBfp4bPanels, PrepareTtLofiAvx512Bf16, true},
     {"matmul/bfp4b/tt-lofi/avx512", TileFormat::kBfp4b, Numerics::kTtLofi, kCpuAvx512,
-     MatmulTtLofiAvx512, MatmulTtLofiAvx512, 1},
+     MatmulTtLofiAvx512, MatmulTtLofiAvx512, 1, TileLayout::kTtRowMajor, nullptr, true},
     {"matmul/bfp8b/tt-lofi/avx512", TileFormat::kBfp8b, Numerics::kTtLofi, kCpuAvx512,
-     MatmulTtLofiAvx512, MatmulTtLofiAvx512, 1},
+     MatmulTtLofiAvx512, MatmulTtLofiAvx512, 1, TileLayout::kTtRowMajor, nullptr, true},
     {"matmul/bfp4b/tt-lofi/avx2", TileFormat::kBfp4b, Numerics::kTtLofi, kCpuAvx2, MatmulTtLofiAvx2,
-     MatmulTtLofiAvx2, 1},
+     MatmulTtLofiAvx2, 1, TileLayout::kTtRowMajor, nullptr, true},
     {"matmul/bfp8b/tt-lofi/avx2", TileFormat::kBfp8b, Numerics::kTtLofi, kCpuAvx2, MatmulTtLofiAvx2,
-     MatmulTtLofiAvx2, 1},
+     MatmulTtLofiAvx2, 1, TileLayout::kTtRowMajor, nullptr, true},
     {"matmul/bfp4b/fp32/ref", TileFormat::kBfp4b, Numerics::kFp32, 0, MatmulFp32Reference,
-     MatmulFp32Reference, 1},
+     MatmulFp32Reference, 1, TileLayout::kTtRowMajor, nullptr, true},
     {"matmul/bfp4b/tt-lofi/ref", TileFormat::kBfp4b, Numerics::kTtLofi, 0, MatmulTtLofiReference,
-     MatmulTtLofiReference, 1},
+     MatmulTtLofiReference, 1, TileLayout::kTtRowMajor, nullptr, true},
     {"matmul/bfp8b/fp32/ref", TileFormat::kBfp8b, Numerics::kFp32, 0, MatmulFp32Reference,
-     MatmulFp32Reference, 1},
+     MatmulFp32Reference, 1, TileLayout::kTtRowMajor, nullptr, true},
     {"matmul/bfp8b/tt-lofi/ref", TileFormat::kBfp8b, Numerics::kTtLofi, 0, MatmulTtLofiReference,
-     MatmulTtLofiReference, 1},
+     MatmulTtLofiReference, 1, TileLayout::kTtRowMajor, nullptr, true},
 };
 
 }  // namespace

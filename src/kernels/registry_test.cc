@@ -47,6 +47,10 @@ TEST(RegistryTest, EveryRowIsCompleteAndNamedUniquely) {
     EXPECT_NE(kernels.gemm, nullptr) << kernels.name;
     EXPECT_GE(kernels.nr_tiles, 1) << kernels.name;
     EXPECT_THAT(kernels.name, HasSubstr(std::string("/") + ToString(kernels.numerics) + "/"));
+    // Bit-exact with a reference that sums each row on its own.
+    if (kernels.numerics == Numerics::kTtLofi) {
+      EXPECT_TRUE(kernels.rows_independent) << kernels.name;
+    }
     // Packed panels hold bfp4_b only, and only kernels that need AVX512-BF16 read them.
     if (kernels.layout == TileLayout::kBfp4bPanels) {
       EXPECT_EQ(kernels.format, TileFormat::kBfp4b) << kernels.name;

@@ -116,6 +116,20 @@ def test_avx2_cap_runs_the_avx2_sets():
         assert name in info, info
 
 
+@pytest.mark.parametrize("numerics", ["fp32", "tt-lofi"])
+def test_a_set_that_promises_it_gives_a_row_the_same_bits_in_any_batch(model, tmp_path, numerics):
+    # `lmhead info` marks the sets whose rows do not depend on the batch; for those, a row of
+    # a 5-row decode step equals, bit for bit, the same row decoded alone.
+    line = next(l for l in lmhead("info").stdout.splitlines() if f"bfp4_b {numerics} ->" in l)
+    if "do not depend on the batch" not in line:
+        pytest.skip(f"this CPU's set makes no such promise: {line.strip()}")
+    _, weights, _ = model
+    x, _ = activations(5, 17)
+    batch = run_capped(weights, tmp_path, "amx", numerics, x)
+    alone = run_capped(weights, tmp_path, "amx", numerics, x[2:3])
+    assert np.array_equal(batch[2:3].view(np.uint32), alone.view(np.uint32))
+
+
 def test_topk_and_logsumexp_match_the_full_logits(model, tmp_path):
     _, weights, _ = model
     x, _ = activations(7, 5)
