@@ -161,9 +161,9 @@ struct MatmulKernels {
   // every call on the same rows. It reads x, x_stride, m, k and w.k_tiles.
   PrepareFn prepare = nullptr;
   // Whether a row's result is the same bits whatever other rows share the
-  // call (batch invariance): a decode step's logits then do not depend on
-  // the batch, and a last-token call equals the prefill's last row. kernels_test
-  // checks it for every set that claims it.
+  // call, all else equal (batch invariance): a decode step's logits then do
+  // not depend on the batch. kernels_test checks it for every set that
+  // claims it.
   bool rows_independent = false;
 };
 
