@@ -128,6 +128,14 @@ def test_a_set_that_promises_it_gives_a_row_the_same_bits_in_any_batch(model, tm
     batch = run_capped(weights, tmp_path, "amx", numerics, x)
     alone = run_capped(weights, tmp_path, "amx", numerics, x[2:3])
     assert np.array_equal(batch[2:3].view(np.uint32), alone.view(np.uint32))
+    if numerics == "fp32":
+        # fp32 has no K blocking of TT's to follow: prefill gives each row the decode's bits.
+        np.save(tmp_path / "x.npy", x)
+        done = lmhead("run", "--weights", weights, "--mode", "prefill", "--input",
+                      tmp_path / "x.npy", "--output", tmp_path / "prefill.npy", "--numerics", "fp32")
+        assert done.returncode == 0, done.stderr
+        prefill = np.load(tmp_path / "prefill.npy")
+        assert np.array_equal(prefill.view(np.uint32), batch.view(np.uint32))
 
 
 def test_topk_and_logsumexp_match_the_full_logits(model, tmp_path):
