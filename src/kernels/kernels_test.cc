@@ -73,11 +73,6 @@ void ExpectChunkResult(const MatmulKernels& kernels, const TestWeights& w,
   }
 }
 
-// Whether the set promises that a row's result does not depend on the other
-// rows of the call (MatmulKernels::rows_independent): the tests below hold it
-// to that.
-bool RowsAreIndependent(const MatmulKernels& kernels) { return kernels.rows_independent; }
-
 // Row `row` of `many` (the output of a call on every row of `all`) equals, bit
 // for bit, the gemv of that row alone.
 void ExpectRowEqualsRowAlone(const MatmulKernels& kernels, const Case& all,
@@ -373,7 +368,7 @@ TEST_P(KernelConsistencyTest, ManyRowsMatchTheGemvRowByRow) {
   const Case all{&w, &x, m, k, x_stride, 0, 3, n_cols, {1, true}};
   kernel_test::ExpectMatchesReference(kernels().name, kernels().numerics, kernels().gemm, all,
                                       kernels().layout);
-  if (!RowsAreIndependent(kernels())) return;
+  if (!kernels().rows_independent) return;  // the set makes no such promise
   const std::vector<float> many = kernel_test::Run(kernels().gemm, all, kernels().layout);
   for (int64_t row : {0, 11, 12, 50, 51, 191, 192, 199}) {
     ExpectRowEqualsRowAlone(kernels(), all, many, row);
@@ -385,7 +380,7 @@ TEST_P(KernelConsistencyTest, ManyRowsMatchTheGemvRowByRow) {
 // weights instead of the activations from 5 rows on): each row of an m-row
 // gemv still equals, bit for bit, that row alone, where the set promises it.
 TEST_P(KernelConsistencyTest, GemvRowsMatchEachRowAlone) {
-  if (!RowsAreIndependent(kernels())) return;
+  if (!kernels().rows_independent) return;  // the set makes no such promise
   std::mt19937 rng(59);
   TestWeights w(kernels().format, 10, 5);
   w.FillRandom(rng, 120, 140);

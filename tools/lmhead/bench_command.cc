@@ -45,7 +45,8 @@ struct Limits {
     return amx.available ? amx : avx512_bf16.available ? avx512_bf16 : fp32_fma;
   }
   const char* compute_name() const {
-    return amx.available ? "AMX" : avx512_bf16.available ? "vdpbf16ps" : "fp32 FMA";
+    const ComputeProbe& peak = compute();
+    return &peak == &amx ? "AMX" : &peak == &avx512_bf16 ? "vdpbf16ps" : "fp32 FMA";
   }
 };
 

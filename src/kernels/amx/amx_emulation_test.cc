@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -29,30 +30,25 @@ using kernel_test::Case;
 
 constexpr TileLayout kPanels = TileLayout::kBfp4bPanels;
 
-// With and without the set's prepare.
+// `fn` of an emulated set against the reference of its numerics (bit for bit
+// for tt-lofi), with and without the set's prepare.
+void ExpectMatches(const char* name, const MatmulKernels& set, MatmulFn fn, const Case& c) {
+  kernel_test::ExpectMatchesReference(name, set.numerics, fn, c, kPanels);
+  kernel_test::ExpectMatchesReference((std::string(name) + ", prepared").c_str(), set.numerics, fn,
+                                      c, kPanels, set.prepare);
+}
+
 void ExpectGemvMatches(const Case& c) {
-  kernel_test::ExpectMatchesReference("emulated amx gemv", Numerics::kFp32, amx_test::EmulatedGemv,
-                                      c, kPanels);
-  kernel_test::ExpectMatchesReference("emulated amx gemv, prepared", Numerics::kFp32,
-                                      amx_test::EmulatedGemv, c, kPanels,
-                                      amx_test::EmulatedAmxKernels().prepare);
+  ExpectMatches("emulated amx gemv", amx_test::EmulatedAmxKernels(), amx_test::EmulatedGemv, c);
 }
 
 void ExpectGemmMatches(const Case& c) {
-  kernel_test::ExpectMatchesReference("emulated amx gemm", Numerics::kFp32, amx_test::EmulatedGemm,
-                                      c, kPanels);
-  kernel_test::ExpectMatchesReference("emulated amx gemm, prepared", Numerics::kFp32,
-                                      amx_test::EmulatedGemm, c, kPanels,
-                                      amx_test::EmulatedAmxKernels().prepare);
+  ExpectMatches("emulated amx gemm", amx_test::EmulatedAmxKernels(), amx_test::EmulatedGemm, c);
 }
 
-// Bit for bit, with and without the set's prepare.
 void ExpectLofiMatches(const Case& c) {
-  kernel_test::ExpectMatchesReference("emulated amx tt-lofi", Numerics::kTtLofi,
-                                      amx_test::EmulatedLofi, c, kPanels);
-  kernel_test::ExpectMatchesReference("emulated amx tt-lofi, prepared", Numerics::kTtLofi,
-                                      amx_test::EmulatedLofi, c, kPanels,
-                                      amx_test::EmulatedAmxLofiKernels().prepare);
+  ExpectMatches("emulated amx tt-lofi", amx_test::EmulatedAmxLofiKernels(), amx_test::EmulatedLofi,
+                c);
 }
 
 class AmxEmulationTest : public testing::Test {

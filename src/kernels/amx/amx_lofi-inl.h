@@ -60,9 +60,10 @@ struct LofiPassState {
 };
 
 // Rounds chunk c of tile kt, whose sums are in state.sums, into the Dst of
-// the pass's rows in `fast` (bit r: row row0 + r).
+// the pass's rows in `fast` (bit r: row r of the pass; blocks[b / 8] holds
+// rows b .. b + 7).
 static inline void RoundChunk(const uint8_t* tile, int64_t kt, int c, const uint8_t* footer,
-                              const avx512_lofi_bf16::ScannedRows& scanned, int64_t row0, int rows,
+                              const avx512_lofi_bf16::RowBlock* const* blocks, int rows,
                               unsigned fast, LofiPassState& state) {
   using avx512_lofi_bf16::RoundInto;
   const int weight_spread = footer[kBfp4bFooterSpreads + 2 * kt + c];
@@ -70,7 +71,7 @@ static inline void RoundChunk(const uint8_t* tile, int64_t kt, int c, const uint
   for (int b = 0; b < rows; b += avx512_lofi_bf16::kBlockRows) {
     const unsigned block_rows = (fast >> b) & 0xFFu;
     if (block_rows == 0) continue;
-    const avx512_lofi_bf16::RowBlock& block = scanned.Block(row0 + b);
+    const avx512_lofi_bf16::RowBlock& block = *blocks[b / avx512_lofi_bf16::kBlockRows];
     const avx512_lofi_bf16::ChunkPaths paths =
         avx512_lofi_bf16::PathsOf(block, kt, c, weight_spread, block_rows);
     const unsigned open = paths.split | paths.dbl;
@@ -100,15 +101,17 @@ void LofiPass(const MatmulArgs& args, const LofiBlocking& blocking, int max_sum,
   constexpr int kBlock = avx512_lofi_bf16::kBlockRows;
   const uint8_t* panel = Panel(args, nt);
   const uint8_t* footer = Footer(args, nt);
+  const avx512_lofi_bf16::RowBlock* blocks[kBlockRows / kBlock];  // looked up once per pass
   unsigned fast = 0;
   for (int b = 0; b < rows; b += kBlock) {
-    if (avx512_lofi_bf16::PanelIsFast(footer, scanned.Block(row0 + b), max_sum)) {
+    blocks[b / kBlock] = &scanned.Block(row0 + b);
+    if (avx512_lofi_bf16::PanelIsFast(footer, *blocks[b / kBlock], max_sum)) {
       fast |= ((1u << std::min(kBlock, rows - b)) - 1) << b;
     }
   }
   if (fast != 0) {
     const bool both = rows > kARows;
-    const avx512_lofi_bf16::RowBlock& first = scanned.Block(row0);
+    const avx512_lofi_bf16::RowBlock& first = *blocks[0];
     const int64_t a_stride = first.x_stride * 2;  // bytes; every block's rows share the buffer
     const uint16_t* a1 = first.x + kARows * first.x_stride;
     for (int64_t block_idx = 0; block_idx < blocking.num_blocks; ++block_idx) {
@@ -127,7 +130,7 @@ void LofiPass(const MatmulArgs& args, const LofiBlocking& blocking, int max_sum,
           Tiles::LoadB(decoded, kChunkPairs * c);
           Tiles::Dot(both);
           Tiles::StoreC(&state.sums[0][0], kTileDim * sizeof(float), both);
-          RoundChunk(tile, kt, c, footer, scanned, row0, rows, fast, state);
+          RoundChunk(tile, kt, c, footer, blocks, rows, fast, state);
         }
       }
       avx512_lofi_bf16::EndBlock(blocking, block_idx, rows, state.dst, state.l1);
