@@ -12,6 +12,7 @@ namespace {
 struct Ymm {
   using Vec = __m256;
   static constexpr int kLanes = 8;
+  static constexpr int kRegisters = 16;
   static Vec Set1(float value) { return _mm256_set1_ps(value); }
   static Vec Fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
   static Vec Add(Vec a, Vec b) { return _mm256_add_ps(a, b); }

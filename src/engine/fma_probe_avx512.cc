@@ -12,6 +12,7 @@ namespace {
 struct Zmm {
   using Vec = __m512;
   static constexpr int kLanes = 16;
+  static constexpr int kRegisters = 32;
   static Vec Set1(float value) { return _mm512_set1_ps(value); }
   static Vec Fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
   static Vec Add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
