@@ -187,7 +187,7 @@ const MatmulKernels& EmulatedAmxLofiKernels() {
                                              .gemm = EmulatedLofi,
                                              .nr_tiles = 1,
                                              .layout = TileLayout::kBfp4bPanels,
-                                             .prepare = PrepareTtLofiAvx512Bf16,
+                                             .prepare = PrepareTtLofiPanels,
                                              .rows_independent = true};
   return kKernels;
 }

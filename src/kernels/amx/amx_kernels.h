@@ -27,7 +27,7 @@ void MatmulFp32AmxGemm(const MatmulArgs& args);  // any m
 // with MatmulTtLofiReference: chunk sums from TDPBF16PS where provably exact
 // (amx_lofi-inl.h), rounded into Dst with AVX-512. Serves gemv and gemm; rows
 // below kAmxMinRows go to MatmulTtLofiAvx512Bf16, whose prepare
-// (PrepareTtLofiAvx512Bf16) this set shares.
+// (PrepareTtLofiPanels) this set shares.
 void MatmulTtLofiAmx(const MatmulArgs& args);
 
 }  // namespace lmhead

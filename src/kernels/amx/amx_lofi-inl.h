@@ -146,7 +146,7 @@ void LofiPass(const MatmulArgs& args, const LofiBlocking& blocking, int max_sum,
 }
 
 // Any m: the rows' scan from the caller (the set's prepare,
-// PrepareTtLofiAvx512Bf16) or made here.
+// PrepareTtLofiPanels) or made here.
 template <typename Tiles>
 void LofiPanels(const MatmulArgs& args) {
   if (args.m <= 0 || args.nt_begin >= args.nt_end) return;

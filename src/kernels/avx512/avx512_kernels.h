@@ -40,13 +40,18 @@ std::unique_ptr<PreparedActivations> PrepareFp32Avx512Bf16(const MatmulArgs& arg
 void MatmulFp32Avx512Bf16Gemm(const MatmulArgs& args);
 
 // tt-lofi numerics for bfp4_b weights in TileLayout::kBfp4bPanels, with
-// vdpbf16ps where the chunk sums are provably exact; bit-exact with
-// MatmulTtLofiReference like MatmulTtLofiAvx512. Serves gemv and gemm.
+// vdpbf16ps where the chunk sums are provably exact (needs AVX512-BF16 too);
+// bit-exact with MatmulTtLofiReference like MatmulTtLofiAvx512. Serves gemv
+// and gemm.
 void MatmulTtLofiAvx512Bf16(const MatmulArgs& args);
 
-// Its MatmulKernels::prepare: the LoFi activations and chunk statistics of
-// every row (ScanRows), which every call over another bank reads instead.
-std::unique_ptr<PreparedActivations> PrepareTtLofiAvx512Bf16(const MatmulArgs& args);
+// The same kernel with fp32 FMAs for the products: AVX-512 F/BW/DQ/VL only.
+void MatmulTtLofiAvx512Fma(const MatmulArgs& args);
+
+// Their MatmulKernels::prepare, and the AMX set's: the LoFi activations and
+// chunk statistics of every row (ScanRows), which every call over another
+// bank reads instead.
+std::unique_ptr<PreparedActivations> PrepareTtLofiPanels(const MatmulArgs& args);
 
 }  // namespace lmhead
 

@@ -39,6 +39,24 @@ static inline __m512i BlockWeights(__m512i data, int q, __m512i codes) {
   return _mm512_permutexvar_epi16(q == 0 ? data : _mm512_srli_epi16(data, 4 * q), codes);
 }
 
+// The fp32 weights of the even and odd tile rows of a BlockWeights vector:
+// lane l holds column l's weight of row 2 p (even) or 2 p + 1 (odd).
+static inline __m512 EvenWeights(__m512i pairs) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
+}
+static inline __m512 OddWeights(__m512i pairs) {
+  return _mm512_castsi512_ps(
+      _mm512_and_si512(pairs, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+
+// The value of a bf16 pattern.
+static inline float Bf16Value(uint16_t bits) {
+  const uint32_t fp32_bits = uint32_t{bits} << 16;
+  float value;
+  __builtin_memcpy(&value, &fp32_bits, sizeof(value));
+  return value;
+}
+
 // The 32 bits of the bf16 pair at x (which need not be 4-byte aligned).
 static inline int32_t LoadPair(const uint16_t* x) {
   int32_t pair;

@@ -21,16 +21,15 @@
 // Packer L1 accumulation (fp32 add, RNA16, flush) is vectorised the same way.
 //
 // A pass holds the Dst of up to 32 rows (all rows of a decode call, so the
-// weights are read once) and decodes each chunk's weights once for them. For
-// 1-4 rows of bfp4_b, where that decode dominates, chunks whose partial sums
-// are provably exact take lofi_avx512_few.h's path instead, in any order.
+// weights are read once) and decodes each chunk's weights once for them.
+// Registered for bfp8_b; bfp4_b takes lofi_fma_avx512.cc's panel kernel,
+// which proves most chunk sums exact in fp32 and runs 2-3x faster.
 #include <cmath>
 #include <cstdint>
 
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/avx512/bfp_decode_avx512.h"
 #include "kernels/avx512/lofi_avx512_blocks.h"
-#include "kernels/avx512/lofi_avx512_few.h"
 #include "kernels/tile_passes.h"
 #include "kernels/tt_lofi.h"
 #include "kernels/x86_intrinsics.h"
@@ -136,30 +135,15 @@ void ChunkStep(const MatmulArgs& args, int max_sum, int64_t row0, int rows, int6
   const int weight_quantum_bits = bfp8 ? 6 : 2;
   const ExponentRange act =
       LoadActivationChunk(args, row0, rows, kt * kTileDim + half * kChunk, ws);
-  if (!bfp8 && rows <= kFewPassRows) {
-    for (int t = 0; t < tiles; ++t) {
-      double* dst = &ws.dst[t * kTileDim];
-      const uint8_t* tile = args.w.tiles + static_cast<size_t>(kt * args.w.n_tiles + nt0 + t) * 576;
-      if (!checked && FewRowsChunk(tile, half, act, max_sum, rows, ws, dst)) continue;
-      const ExponentRange wgt = DecodeWeightChunk(args.w, kt, nt0 + t, 1, half, ws);
-      checked = checked || !InRange(act, wgt, weight_quantum_bits, max_sum);
-      if (checked) {
-        ChunkRows<true>(&ws.a[0][0], &ws.w[0][0], dst, ws.stride, rows);
-      } else {
-        ChunkRows<false>(&ws.a[0][0], &ws.w[0][0], dst, ws.stride, rows);
-      }
-    }
-    return;
-  }
   const ExponentRange wgt = DecodeWeightChunk(args.w, kt, nt0, tiles, half, ws);
   checked = checked || !InRange(act, wgt, weight_quantum_bits, max_sum);
   for (int t = 0; t < tiles; ++t) {
     const double* w = &ws.w[0][t * kTileDim];
     double* dst = &ws.dst[t * kTileDim];
     if (checked) {
-      ChunkRows<true>(&ws.a[0][0], w, dst, ws.stride, rows);
+      ChunkRows<true>(&ws.a[0][0], w, dst, kPassCols, rows);
     } else {
-      ChunkRows<false>(&ws.a[0][0], w, dst, ws.stride, rows);
+      ChunkRows<false>(&ws.a[0][0], w, dst, kPassCols, rows);
     }
   }
 }
@@ -193,11 +177,7 @@ void MatmulTtLofiAvx512(const MatmulArgs& args) {
   const LofiBlocking blocking = MakeLofiBlocking(args);
   const int max_sum = MaxExponentSum(2 * args.w.k_tiles + blocking.num_blocks);
   Workspace ws;
-  // Few rows of bfp4_b: wide passes for the few-rows path.
-  const bool few = args.m <= kFewPassRows && args.w.format == TileFormat::kBfp4b;
-  const int pass_tiles = few ? kFewPassTiles : kPassTiles;
-  ws.stride = pass_tiles * kTileDim;
-  tile_passes::ForEachPass(args, pass_tiles, kPassRows,
+  tile_passes::ForEachPass(args, kPassTiles, kPassRows,
                            [&](int64_t row0, int rows, int64_t nt0, int tiles) {
                              RunPass(args, blocking, max_sum, row0, rows, nt0, tiles, ws);
                            });

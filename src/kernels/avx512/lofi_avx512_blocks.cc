@@ -194,7 +194,6 @@ ExponentRange LoadActivationChunk(const MatmulArgs& args, int64_t row0, int rows
     lo = _mm512_mask_min_epu32(lo, nonzero, lo, exponent);
     hi = _mm512_mask_max_epu32(hi, nonzero, hi, exponent);
     const __m512 values = _mm512_castsi512_ps(bits);
-    _mm512_store_ps(&ws.a32[r][0], values);
     _mm512_store_pd(&ws.a[r][0], _mm512_cvtps_pd(_mm512_castps512_ps256(values)));
     _mm512_store_pd(&ws.a[r][8], _mm512_cvtps_pd(_mm512_extractf32x8_ps(values, 1)));
   }
@@ -204,13 +203,13 @@ ExponentRange LoadActivationChunk(const MatmulArgs& args, int64_t row0, int rows
 
 void BeginBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, Workspace& ws) {
   if (block_idx == 0) {
-    std::memset(ws.dst, 0, sizeof(double) * rows * ws.stride);
-    std::memset(ws.l1, 0, sizeof(float) * rows * ws.stride);
+    std::memset(ws.dst, 0, sizeof(double) * rows * kPassCols);
+    std::memset(ws.l1, 0, sizeof(float) * rows * kPassCols);
   } else if (blocking.packer_l1_acc_en) {
     // The last block reloads the L1 partial into Dst; the others start at zero.
     const bool last = block_idx == blocking.num_blocks - 1;
     for (int r = 0; r < rows; ++r) {
-      for (int c = r * ws.stride; c < (r + 1) * ws.stride; c += 8) {
+      for (int c = r * kPassCols; c < (r + 1) * kPassCols; c += 8) {
         const __m512d start =
             last ? _mm512_cvtps_pd(_mm256_load_ps(&ws.l1[c])) : _mm512_setzero_pd();
         _mm512_store_pd(&ws.dst[c], start);
@@ -223,7 +222,7 @@ void EndBlock(const LofiBlocking& blocking, int64_t block_idx, int rows, bool ch
               Workspace& ws) {
   if (!blocking.packer_l1_acc_en || block_idx == blocking.num_blocks - 1) return;
   for (int r = 0; r < rows; ++r) {
-    for (int c = r * ws.stride; c < (r + 1) * ws.stride; c += 16) {
+    for (int c = r * kPassCols; c < (r + 1) * kPassCols; c += 16) {
       const __m512 dst = DstToFloat(&ws.dst[c]);
       const __m512 l1 = block_idx == 0 ? dst : PackerAdd(_mm512_load_ps(&ws.l1[c]), dst, checked);
       _mm512_store_ps(&ws.l1[c], l1);
@@ -241,7 +240,7 @@ void StoreRows(const MatmulArgs& args, int64_t row0, int rows, int64_t nt0, int 
       const __mmask8 mask = cols >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << cols) - 1);
       for (int r = 0; r < rows; ++r) {
         float* y = args.y + (row0 + r) * args.y_stride + n0 + q;
-        const double* dst = &ws.dst[r * ws.stride + t * kTileDim + q];
+        const double* dst = &ws.dst[r * kPassCols + t * kTileDim + q];
         _mm256_mask_storeu_ps(y, mask, _mm512_cvtpd_ps(_mm512_load_pd(dst)));
       }
     }

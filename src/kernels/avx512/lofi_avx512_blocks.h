@@ -16,25 +16,20 @@ namespace lmhead::avx512_lofi {
 // One MVMUL chunk of K (spec §4.4).
 inline constexpr int kChunk = 16;
 // A pass covers up to 32 rows (all rows of a decode call, so the weights are
-// read once) and up to 2 tile columns, or, for at most 4 rows (few-rows path,
-// lofi_avx512_few.h), up to 8 tile columns; its state fits in about 38 KiB of
+// read once) and up to 2 tile columns; its state fits in about 38 KiB of
 // stack.
 inline constexpr int kPassRows = 32;
 inline constexpr int kPassTiles = 2;
 inline constexpr int kPassCols = kPassTiles * kTileDim;
-inline constexpr int kFewPassRows = 4;
-inline constexpr int kFewPassTiles = 8;
 
 // Everything one pass touches, in doubles where the reference uses doubles.
 struct Workspace {
-  alignas(64) double w[kChunk][kPassCols];   // LoFi SrcA weights of the chunk
-  alignas(64) double a[kPassRows][kChunk];   // LoFi SrcB activations of the chunk
-  alignas(64) float a32[kPassRows][kChunk];  // the same, as fp32
+  alignas(64) double w[kChunk][kPassCols];  // LoFi SrcA weights of the chunk
+  alignas(64) double a[kPassRows][kChunk];  // LoFi SrcB activations of the chunk
   // Dst (bf16 values) and the packer L1 partials of row r, pass column c at
-  // [r * stride + c]; stride is the pass's tile count times 32.
+  // [r * kPassCols + c].
   alignas(64) double dst[kPassRows * kPassCols];
   alignas(64) float l1[kPassRows * kPassCols];
-  int stride;
 };
 
 // Biased fp32 exponents of the nonzero values seen (weights: of the groups with
@@ -61,8 +56,7 @@ bool InRange(const ExponentRange& act, const ExponentRange& wgt, int weight_quan
 ExponentRange DecodeWeightChunk(const TileMatrixView& w, int64_t kt, int64_t nt0, int tiles,
                                 int half, Workspace& ws);
 
-// ws.a[r][j] = LofiSrcB(x[row0 + r, k0 + j]), zero for k0 + j >= args.k; ws.a32
-// holds the same values as fp32.
+// ws.a[r][j] = LofiSrcB(x[row0 + r, k0 + j]), zero for k0 + j >= args.k.
 ExponentRange LoadActivationChunk(const MatmulArgs& args, int64_t row0, int rows, int64_t k0,
                                   Workspace& ws);
 

@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 // ScanRows, the exactness check and the split and double chunk sums of the tt-lofi panel kernels.
+//
+// AVX-512 F/BW/DQ/VL only: the set without AVX512-BF16 runs it too.
 #include "kernels/avx512/lofi_bf16_chunks.h"
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "kernels/avx512/avx512_kernels.h"
 #include "kernels/avx512/bf16_panels_avx512.h"
 
 namespace lmhead::avx512_lofi_bf16 {
 namespace {
 
+using avx512_bf16::Bf16Value;
+using avx512_bf16::EvenWeights;
 using avx512_bf16::KMask;
+using avx512_bf16::OddWeights;
 
 constexpr uint64_t kRnaBias = (uint64_t{1} << 41) + (uint64_t{1} << 44);
 constexpr uint64_t kBf16KeepMask = ~((uint64_t{1} << 45) - 1);
@@ -53,8 +60,8 @@ ChunkStats ChunkStatsOf(__m512i a) {
   const __mmask16 any = _mm512_cmple_epi32_mask(stats.lo, stats.hi);
   stats.spread = _mm512_maskz_sub_epi32(any, stats.hi, stats.lo);
   // n = floor(log2(7 sum |a|)) + 1 - (lo - 127), from an upper bound: the
-  // fp32 sum is within 5 roundings of 2^-24 of the exact one, and
-  // (1 - 5 2^-24)(1 + 2^-19) > 1.
+  // fp32 sum is within 4 roundings of 2^-24 of the exact one, and
+  // (1 - 4 2^-24)(1 + 2^-19) > 1.
   const __m512 bound = _mm512_mul_round_ps(ChunkMagnitudeSums(a), _mm512_set1_ps(kBoundFactor),
                                            _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
   const __m512i n = _mm512_sub_epi32(
@@ -116,20 +123,14 @@ __m512i PairWeights(const uint8_t* tile, int c, int j, int h) {
 // row's scaled activations xs (bf16 bits, [tile row]).
 void DoubleChunkSum(const uint8_t* tile, int c, int h, const uint16_t* xs, __m512d* lo,
                     __m512d* hi) {
-  const __m512i upper = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
   __m512d s[2][2] = {{_mm512_setzero_pd(), _mm512_setzero_pd()},
                      {_mm512_setzero_pd(), _mm512_setzero_pd()}};
   for (int j = 0; j < kChunkPairs; ++j) {
     // Even words hold tile row 2 j of the chunk, odd words row 2 j + 1.
     const __m512i w = PairWeights(tile, c, j, h);
-    const __m512 w_even = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
-    const __m512 w_odd = _mm512_castsi512_ps(_mm512_and_si512(w, upper));
     for (int p = 0; p < 2; ++p) {
-      const uint32_t bits = static_cast<uint32_t>(xs[kFaceDim * c + 2 * j + p]) << 16;
-      float x;
-      __builtin_memcpy(&x, &bits, sizeof(x));
-      const __m512d xd = _mm512_set1_pd(x);
-      const __m512 wp = p == 0 ? w_even : w_odd;
+      const __m512d xd = _mm512_set1_pd(Bf16Value(xs[kFaceDim * c + 2 * j + p]));
+      const __m512 wp = p == 0 ? EvenWeights(w) : OddWeights(w);
       s[p][0] = _mm512_fmadd_pd(xd, _mm512_cvtps_pd(_mm512_castps512_ps256(wp)), s[p][0]);
       s[p][1] = _mm512_fmadd_pd(xd, _mm512_cvtps_pd(_mm512_extractf32x8_ps(wp, 1)), s[p][1]);
     }
@@ -139,9 +140,10 @@ void DoubleChunkSum(const uint8_t* tile, int c, int h, const uint16_t* xs, __m51
 }
 
 // The fp32 chunk sums of chunk c, both column halves, for a row's scaled
-// activations xs ([column half][tile row], bf16 bits): one vdpbf16ps per
-// half and non-zero pair (both halves have the same zeros). For a split's
-// small activations xs_low, usually one pair.
+// activations xs ([column half][tile row], bf16 bits): two FMAs per half and
+// non-zero pair (both halves have the same zeros), exact in any order where
+// the caller proved them so. For a split's small activations xs_low, usually
+// one pair.
 void SparseChunkSums(const uint8_t* tile, int c, const uint16_t (*xs)[kTileDim], __m512* sums) {
   const __mmask8 nonzero = _mm256_test_epi32_mask(
       _mm256_load_si256(reinterpret_cast<const __m256i*>(xs[0] + kFaceDim * c)),
@@ -151,8 +153,10 @@ void SparseChunkSums(const uint8_t* tile, int c, const uint16_t (*xs)[kTileDim],
     const int j = __builtin_ctz(left);
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
-      s[h] = avx512_bf16::DotPair(s[h], PairWeights(tile, c, j, h),
-                                  reinterpret_cast<const uint32_t*>(xs[h] + kFaceDim * c) + j);
+      const __m512i w = PairWeights(tile, c, j, h);
+      const uint16_t* pair = xs[h] + kFaceDim * c + 2 * j;
+      s[h] = _mm512_fmadd_ps(_mm512_set1_ps(Bf16Value(pair[0])), EvenWeights(w), s[h]);
+      s[h] = _mm512_fmadd_ps(_mm512_set1_ps(Bf16Value(pair[1])), OddWeights(w), s[h]);
     }
   }
   sums[0] = s[0];
@@ -246,3 +250,11 @@ bool RoundInexactRow(const uint8_t* tile, int c, const uint16_t* a, bool split, 
 }
 
 }  // namespace lmhead::avx512_lofi_bf16
+
+namespace lmhead {
+
+std::unique_ptr<PreparedActivations> PrepareTtLofiPanels(const MatmulArgs& args) {
+  return std::make_unique<avx512_lofi_bf16::ScannedRows>(args, 0, args.m);
+}
+
+}  // namespace lmhead

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // What the tt-lofi panel kernels share: activation scan, checks, Dst rounding, rare paths.
 //
-// Internal to lofi_bf16_avx512.cc, whose top comment gives the arithmetic,
-// and to the AMX set (amx/amx_lofi-inl.h); needs AVX-512 F/BW/DQ/VL, and the
-// functions defined in lofi_bf16_chunks.cc AVX512-BF16 too. Functions defined
-// here have internal linkage (see avx512_kernels.h).
+// Internal to the panel kernels of lofi_panels-inl.h, whose top comment gives
+// the arithmetic, and to the AMX set (amx/amx_lofi-inl.h). Needs AVX-512
+// F/BW/DQ/VL only, as does lofi_bf16_chunks.cc, so that the set without
+// AVX512-BF16 shares it. Functions defined here have internal linkage (see
+// avx512_kernels.h).
 #ifndef LMHEAD_KERNELS_AVX512_LOFI_BF16_CHUNKS_H_
 #define LMHEAD_KERNELS_AVX512_LOFI_BF16_CHUNKS_H_
 
@@ -59,7 +60,7 @@ void ScanRows(const MatmulArgs& args, int64_t row0, int rows, RowBlock& block);
 // The ScanRows results of rows [first_row, first_row + num_rows), one
 // RowBlock per 8 rows (first_row a multiple of 8), the LoFi activations of
 // all rows in one buffer: row r at Block(first_row).x + (r - first_row) *
-// x_stride. PrepareTtLofiAvx512Bf16 returns those of every row; the AMX set
+// x_stride. PrepareTtLofiPanels returns those of every row; the AMX set
 // reads the same.
 class ScannedRows final : public PreparedActivations {
  public:
@@ -177,13 +178,13 @@ static inline ChunkPaths PathsOf(const RowBlock& block, int64_t kt, int c, int w
 // (ChunkStatsOf in lofi_bf16_chunks.cc, ChunkIsExact).
 inline constexpr float kBoundFactor = 7.0f + 0x7p-19f;
 
-// sum |v| over each 16-word half of v, in fp32 lanes 0 and 8: vdpbf16ps adds
-// the pairs (times bf16 1.0), then three folds.
+// sum |v| over each 16-word half of v (bf16 bits), in fp32 lanes 0 and 8:
+// the even and odd words as fp32, added, then three folds.
 static inline __m512 ChunkMagnitudeSums(__m512i v) {
-  const __m512bh magnitudes =
-      reinterpret_cast<__m512bh>(_mm512_and_si512(v, _mm512_set1_epi16(0x7FFF)));
-  __m512 sums = _mm512_dpbf16_ps(_mm512_setzero_ps(), magnitudes,
-                                 reinterpret_cast<__m512bh>(_mm512_set1_epi16(0x3F80)));
+  const __m512i magnitudes = _mm512_and_si512(v, _mm512_set1_epi16(0x7FFF));
+  __m512 sums = _mm512_add_ps(_mm512_castsi512_ps(_mm512_slli_epi32(magnitudes, 16)),
+                              _mm512_castsi512_ps(_mm512_and_si512(
+                                  magnitudes, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u)))));
   sums = _mm512_add_ps(sums, _mm512_shuffle_f32x4(sums, sums, _MM_SHUFFLE(2, 3, 0, 1)));
   sums = _mm512_add_ps(sums, _mm512_permute_ps(sums, _MM_SHUFFLE(1, 0, 3, 2)));
   return _mm512_add_ps(sums, _mm512_permute_ps(sums, _MM_SHUFFLE(2, 3, 0, 1)));
