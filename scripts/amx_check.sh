@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The AMX checks, for a borrowed AMX machine that cannot build: the AMX sets'
 # tests, then kernel and whole-head benchmarks with the AMX sets and, capped
-# below AMX in the same run, the vdpbf16ps sets they replace.
+# below AMX in the same run, the vdpbf16ps sets they replace, and last the
+# sets of AVX-512 without BF16 on an Intel core.
 #
 #   scripts/amx_check.sh pack       here, after scripts/build.sh: the binaries
 #                                   and the shared libraries they load into
@@ -42,7 +43,7 @@ run() {
     echo "== kernels (one thread)"
     timeout 180 "$bin/kernels_bench" --benchmark_repetitions=3 \
       --benchmark_report_aggregates_only=true \
-      --benchmark_filter='(amx|tt-lofi/avx512bf16|fp32/avx512bf16)/(gemv/m:(1|8|32)$|gemm/m:256$)' ||
+      --benchmark_filter='bfp4b/(fp32|tt-lofi)/(amx|avx512|avx512bf16)/(gemv/m:(1|8|32)$|gemm/m:256$)' ||
       echo "FAILED: $?"
     echo "== whole head, 2 threads: AMX sets, then capped at AVX-512"
     for level in amx avx512; do
@@ -51,6 +52,9 @@ run() {
     done
     timeout 300 "$bin/lmhead" bench --mode prefill --threads 2 --prefill-repetitions 1 \
       --compare onednn --work-dir "$demo" || echo "FAILED: $?"
+    echo "== whole head, 2 threads, capped at AVX-512 without BF16 (Skylake-SP to Ice Lake)"
+    LMHEAD_KERNELS=avx512f timeout 200 "$bin/lmhead" bench --mode decode --m 1,8,32 \
+      --threads 2 --repetitions 3 --work-dir "$demo" || echo "FAILED: $?"
   } 2>&1 | stdbuf -oL tee "$out/log"
 }
 
