@@ -7,8 +7,9 @@
 // views of the packed copy. Packing keeps every value: UnpackTile gives back
 // tiles that decode to the same numbers.
 //
-// TileLayout::kBfp4bPanels (bfp4_b only), for the vdpbf16ps kernel
-// and tt-lofi kernels (avx512/fp32_bf16_avx512.cc, avx512/lofi_bf16_avx512.cc).
+// TileLayout::kBfp4bPanels (bfp4_b only), for the vdpbf16ps fp32 kernel and
+// the tt-lofi panel kernels (avx512/fp32_bf16_avx512.cc,
+// avx512/lofi_panels-inl.h) and the AMX sets.
 // Each tile column nt becomes one panel of Bfp4bPanelBytes(Kt) contiguous
 // bytes: Kt packed tiles of 576 bytes in k order, then a footer of
 // Bfp4bPanelFooterBytes(Kt) bytes. A packed tile holds:

@@ -7,7 +7,7 @@
 // F/BW/DQ/VL; the rare paths it calls run vdpbf16ps (AVX512-BF16).
 //
 // Bit-exact with MatmulTtLofiReference by the argument of the vdpbf16ps
-// kernel (lofi_bf16_avx512.cc's top); only where the chunk sums come from
+// kernel (lofi_panels-inl.h's top); only where the chunk sums come from
 // differs:
 //  - Per tile and LoFi chunk (16 k), TDPBF16PS computes C = A B from zeroed
 //    C tiles: A holds the chunk's LoFi activations of up to 32 rows

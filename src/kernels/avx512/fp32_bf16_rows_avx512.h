@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // What the panel kernels share: per-row ranges and fast-path check, stores, fallback.
 //
-// Internal to the vdpbf16ps kernels (fp32_bf16_*.cc, lofi_bf16_avx512.cc) and
-// the AMX sets (compiled with AVX-512 BF16, and AMX); every function defined
-// here has internal linkage (see avx512_kernels.h). The conditions are those
+// Internal to the panel kernels (fp32_bf16_*.cc, lofi_panels-inl.h) and the
+// AMX sets; needs AVX-512 F/BW/DQ/VL only. Every function defined here has
+// internal linkage (see avx512_kernels.h). The conditions are those
 // of the fp32_bf16_avx512.cc file comment.
 #ifndef LMHEAD_KERNELS_AVX512_FP32_BF16_ROWS_AVX512_H_
 #define LMHEAD_KERNELS_AVX512_FP32_BF16_ROWS_AVX512_H_

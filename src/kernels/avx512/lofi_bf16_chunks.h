@@ -81,7 +81,7 @@ class ScannedRows final : public PreparedActivations {
 };
 
 // Whether a panel (its footer, tile_layout.h) and row block may take the
-// fast path of lofi_bf16_avx512.cc's top: weights and activations in range,
+// fast path of lofi_panels-inl.h's top: weights and activations in range,
 // spreads within the double path's. max_sum: avx512_lofi::MaxExponentSum.
 static inline bool PanelIsFast(const uint8_t* footer, const RowBlock& block, int max_sum) {
   const avx512_lofi::ExponentRange weights{footer[0], footer[1]};
@@ -93,7 +93,7 @@ static inline bool PanelIsFast(const uint8_t* footer, const RowBlock& block, int
 inline constexpr int kRnaBiasFp32 = 0x9000;  // RNA13 then RNA16 on fp32 bits
 
 // dst[0..15] = RNA16(RNA13(dst + S)) for an exact fp32 chunk sum S
-// (lofi_bf16_avx512.cc's top says why an add toward zero and a mask do it).
+// (lofi_panels-inl.h's top says why an add toward zero and a mask do it).
 static inline void RoundInto(__m512 sum, float* dst) {
   const __m512i v = _mm512_castps_si512(
       _mm512_add_round_ps(_mm512_load_ps(dst), sum, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
@@ -194,7 +194,7 @@ static inline __m512 ChunkMagnitudeSums(__m512i v) {
 // activations is exact, in both column halves: xs0 and xs1 hold the row's 32
 // scaled activations of the tile for column half 0 and 1 (bf16 bits). A
 // sharper test than the chunk statistics, which bound activations and weight
-// scales apart (see lofi_bf16_avx512.cc's top).
+// scales apart (see lofi_panels-inl.h's top).
 static inline bool ChunkIsExact(__m512i xs0, __m512i xs1, int c) {
   // Chunk c of both halves in one vector (words 16 h + j), so that lanes 0
   // and 8 of each fold below belong to half 0 and 1.
@@ -250,7 +250,7 @@ static inline void SplitChunk(const uint16_t* a, int c, int threshold, uint16_t 
 // The sum of chunk c of a packed tile for a row that is not kExact (`split`
 // tells which path), rounded into its Dst (both column halves, dst[0..31]).
 // xs and xs_low are the row's scaled activations ([column half][tile row],
-// bf16 bits): split rows add the vdpbf16ps sums of xs_low to sum0 and sum1
+// bf16 bits): split rows add the fp32 sums of xs_low to sum0 and sum1
 // (those of xs, their large activations, per column half); double rows start
 // over in double from xs. The sums come in registers: a load of part of a
 // vector stored just before waits for the store to retire on Zen 5.

@@ -18,7 +18,7 @@
 //    129) (a has 7 significant bits, ea its exponent; E the weight group
 //    exponents) and every partial sum is at most B = sum |a_j| 7 2^(E_max -
 //    129). When B < 2^24 q, every partial sum fits fp32's 24 bits, so
-//    vdpbf16ps returns S exactly whatever its internal order and rounding. Per
+//    vdpbf16ps or FMAs return S exactly whatever their order and rounding. Per
 //    row and chunk the kernel finds n with 7 sum |a_j| / 2^ea_min < 2^n once
 //    per call; the weights' E_max - E_min is in the panel footer
 //    (tile_layout.h); the chunk is exact when n + (E_max - E_min) <= 18.
@@ -33,7 +33,7 @@
 //    by activation exponent at top - d: the large and the small activations
 //    each span at most d binades, so each part's n is at most d + 8 (16
 //    products of < 2^(d + 1) times its q) and satisfies the check; two
-//    vdpbf16ps sums are exact and their double sum is S.
+//    fp32 sums are exact and their double sum is S.
 //  - Other chunks sum the same operands in double, exact for spreads up to 39
 //    binades.
 //  - The products use the bf16 trick of fp32_bf16_avx512.cc: xs = a * 2^(E -
