@@ -39,12 +39,13 @@ static inline __m512i BlockWeights(__m512i data, int q, __m512i codes) {
   return _mm512_permutexvar_epi16(q == 0 ? data : _mm512_srli_epi16(data, 4 * q), codes);
 }
 
-// The fp32 weights of the even and odd tile rows of a BlockWeights vector:
-// lane l holds column l's weight of row 2 p (even) or 2 p + 1 (odd).
-static inline __m512 EvenWeights(__m512i pairs) {
+// The even (low) or odd (high) bf16 words of each 32-bit lane, as fp32. For a
+// BlockWeights vector: lane l holds column l's weight of tile row 2 p (even)
+// or 2 p + 1 (odd).
+static inline __m512 EvenWords(__m512i pairs) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
 }
-static inline __m512 OddWeights(__m512i pairs) {
+static inline __m512 OddWords(__m512i pairs) {
   return _mm512_castsi512_ps(
       _mm512_and_si512(pairs, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
 }

@@ -67,10 +67,10 @@ __m512i FixLanes(__m512i t, __m512d old_dst, __m512d chunk_sum) {
 }
 
 // One chunk (16 k) for R rows and one tile's 32 columns: acc = sum_j a[r][j] *
-// w[j][n], then dst = RNA16(RNA13(dst + acc)). a: [R][kChunk]; w has row
-// stride kPassCols, dst `stride`.
+// w[j][n], then dst = RNA16(RNA13(dst + acc)). a: [R][kChunk]; w and dst have
+// row stride kPassCols.
 template <int R, bool kChecked>
-void ChunkKernel(const double* a, const double* w, double* dst, int stride) {
+void ChunkKernel(const double* a, const double* w, double* dst) {
   __m512d acc[R][4];
   for (int r = 0; r < R; ++r) {
     for (int q = 0; q < 4; ++q) acc[r][q] = _mm512_setzero_pd();
@@ -94,7 +94,7 @@ void ChunkKernel(const double* a, const double* w, double* dst, int stride) {
   const __m512i keep = _mm512_set1_epi64(static_cast<int64_t>(kBf16KeepMask));
   for (int r = 0; r < R; ++r) {
     for (int q = 0; q < 4; ++q) {
-      double* d = dst + r * stride + q * 8;
+      double* d = dst + r * kPassCols + q * 8;
       const __m512d old_dst = _mm512_load_pd(d);
       const __m512d sum = _mm512_add_pd(old_dst, acc[r][q]);
       __m512i t = _mm512_and_si512(_mm512_add_epi64(_mm512_castpd_si512(sum), bias), keep);
@@ -105,22 +105,22 @@ void ChunkKernel(const double* a, const double* w, double* dst, int stride) {
 }
 
 template <bool kChecked>
-void ChunkRows(const double* a, const double* w, double* dst, int stride, int rows) {
+void ChunkRows(const double* a, const double* w, double* dst, int rows) {
   int r = 0;
   for (; r + 4 <= rows; r += 4) {
-    ChunkKernel<4, kChecked>(a + r * kChunk, w, dst + r * stride, stride);
+    ChunkKernel<4, kChecked>(a + r * kChunk, w, dst + r * kPassCols);
   }
   const double* a_tail = a + r * kChunk;
-  double* dst_tail = dst + r * stride;
+  double* dst_tail = dst + r * kPassCols;
   switch (rows - r) {
     case 3:
-      ChunkKernel<3, kChecked>(a_tail, w, dst_tail, stride);
+      ChunkKernel<3, kChecked>(a_tail, w, dst_tail);
       break;
     case 2:
-      ChunkKernel<2, kChecked>(a_tail, w, dst_tail, stride);
+      ChunkKernel<2, kChecked>(a_tail, w, dst_tail);
       break;
     case 1:
-      ChunkKernel<1, kChecked>(a_tail, w, dst_tail, stride);
+      ChunkKernel<1, kChecked>(a_tail, w, dst_tail);
       break;
     default:
       break;
@@ -141,9 +141,9 @@ void ChunkStep(const MatmulArgs& args, int max_sum, int64_t row0, int rows, int6
     const double* w = &ws.w[0][t * kTileDim];
     double* dst = &ws.dst[t * kTileDim];
     if (checked) {
-      ChunkRows<true>(&ws.a[0][0], w, dst, kPassCols, rows);
+      ChunkRows<true>(&ws.a[0][0], w, dst, rows);
     } else {
-      ChunkRows<false>(&ws.a[0][0], w, dst, kPassCols, rows);
+      ChunkRows<false>(&ws.a[0][0], w, dst, rows);
     }
   }
 }

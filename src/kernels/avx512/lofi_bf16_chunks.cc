@@ -16,9 +16,9 @@ namespace lmhead::avx512_lofi_bf16 {
 namespace {
 
 using avx512_bf16::Bf16Value;
-using avx512_bf16::EvenWeights;
+using avx512_bf16::EvenWords;
 using avx512_bf16::KMask;
-using avx512_bf16::OddWeights;
+using avx512_bf16::OddWords;
 
 constexpr uint64_t kRnaBias = (uint64_t{1} << 41) + (uint64_t{1} << 44);
 constexpr uint64_t kBf16KeepMask = ~((uint64_t{1} << 45) - 1);
@@ -130,7 +130,7 @@ void DoubleChunkSum(const uint8_t* tile, int c, int h, const uint16_t* xs, __m51
     const __m512i w = PairWeights(tile, c, j, h);
     for (int p = 0; p < 2; ++p) {
       const __m512d xd = _mm512_set1_pd(Bf16Value(xs[kFaceDim * c + 2 * j + p]));
-      const __m512 wp = p == 0 ? EvenWeights(w) : OddWeights(w);
+      const __m512 wp = p == 0 ? EvenWords(w) : OddWords(w);
       s[p][0] = _mm512_fmadd_pd(xd, _mm512_cvtps_pd(_mm512_castps512_ps256(wp)), s[p][0]);
       s[p][1] = _mm512_fmadd_pd(xd, _mm512_cvtps_pd(_mm512_extractf32x8_ps(wp, 1)), s[p][1]);
     }
@@ -155,8 +155,8 @@ void SparseChunkSums(const uint8_t* tile, int c, const uint16_t (*xs)[kTileDim],
     for (int h = 0; h < 2; ++h) {
       const __m512i w = PairWeights(tile, c, j, h);
       const uint16_t* pair = xs[h] + kFaceDim * c + 2 * j;
-      s[h] = _mm512_fmadd_ps(_mm512_set1_ps(Bf16Value(pair[0])), EvenWeights(w), s[h]);
-      s[h] = _mm512_fmadd_ps(_mm512_set1_ps(Bf16Value(pair[1])), OddWeights(w), s[h]);
+      s[h] = _mm512_fmadd_ps(_mm512_set1_ps(Bf16Value(pair[0])), EvenWords(w), s[h]);
+      s[h] = _mm512_fmadd_ps(_mm512_set1_ps(Bf16Value(pair[1])), OddWords(w), s[h]);
     }
   }
   sums[0] = s[0];

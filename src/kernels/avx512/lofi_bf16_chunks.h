@@ -182,9 +182,8 @@ inline constexpr float kBoundFactor = 7.0f + 0x7p-19f;
 // the even and odd words as fp32, added, then three folds.
 static inline __m512 ChunkMagnitudeSums(__m512i v) {
   const __m512i magnitudes = _mm512_and_si512(v, _mm512_set1_epi16(0x7FFF));
-  __m512 sums = _mm512_add_ps(_mm512_castsi512_ps(_mm512_slli_epi32(magnitudes, 16)),
-                              _mm512_castsi512_ps(_mm512_and_si512(
-                                  magnitudes, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u)))));
+  __m512 sums =
+      _mm512_add_ps(avx512_bf16::EvenWords(magnitudes), avx512_bf16::OddWords(magnitudes));
   sums = _mm512_add_ps(sums, _mm512_shuffle_f32x4(sums, sums, _MM_SHUFFLE(2, 3, 0, 1)));
   sums = _mm512_add_ps(sums, _mm512_permute_ps(sums, _MM_SHUFFLE(1, 0, 3, 2)));
   return _mm512_add_ps(sums, _mm512_permute_ps(sums, _MM_SHUFFLE(2, 3, 0, 1)));

@@ -87,9 +87,9 @@ namespace {
 
 using avx512_bf16::BlockWeights;
 using avx512_bf16::CodeTable;
-using avx512_bf16::EvenWeights;
+using avx512_bf16::EvenWords;
 using avx512_bf16::kTileBytes;
-using avx512_bf16::OddWeights;
+using avx512_bf16::OddWords;
 using avx512_bf16::ScaleBits;
 
 // What multiplies the weights and the scaled activations.
@@ -130,8 +130,7 @@ template <int R>
   const __m512i high_words = _mm512_add_epi16(low_words, _mm512_set1_epi16(16));
   for (int h = 0; h < 2; ++h) {
     const __m512i v = _mm512_load_si512(act.xs[r][h]);
-    _mm512_store_si512(act.xs32[r][h],
-                       _mm512_maskz_permutexvar_epi16(0xAAAAAAAAu, low_words, v));
+    _mm512_store_si512(act.xs32[r][h], _mm512_maskz_permutexvar_epi16(0xAAAAAAAAu, low_words, v));
     _mm512_store_si512(act.xs32[r][h] + kFaceDim,
                        _mm512_maskz_permutexvar_epi16(0xAAAAAAAAu, high_words, v));
   }
@@ -183,6 +182,17 @@ template <int R, Products P>
   if (act.Mixed(0) || act.Mixed(1)) ResolveInexactRows<R, P>(kt, footer, block, act);
 }
 
+// Sums per (row, column half) in ChunkSums for R rows: enough to keep 8
+// products in flight.
+constexpr int PartialSums(Products p, int rows) {
+  if (p == Products::kFma) {
+    if (rows == 1) return 4;
+    return rows <= 3 ? 2 : 1;
+  }
+  if (rows <= 2) return 4;
+  return rows <= 4 ? 2 : 1;
+}
+
 // sums[r][h] = the sum of chunk c for row r and column half h: the 16
 // products xs * code, each weight vector decoded once for all R rows. With
 // vdpbf16ps, one product pair per instruction and A sums per (row, half)
@@ -191,8 +201,7 @@ template <int R, Products P>
 template <int R, Products P>
 [[gnu::always_inline]] inline void ChunkSums(const uint8_t* tile, int c,
                                              const TileActivations<R>& act, __m512 (*sums)[2]) {
-  constexpr int A = P == Products::kFma ? (R == 1 ? 4 : R <= 3 ? 2 : 1)
-                                        : (R <= 2 ? 4 : R <= 4 ? 2 : 1);
+  constexpr int A = PartialSums(P, R);
   const __m512i codes = CodeTable();
   __m512 acc[R][2][A];
   for (int r = 0; r < R; ++r) {
@@ -221,8 +230,8 @@ template <int R, Products P>
           }
         }
       } else {
-        const __m512 even[2] = {EvenWeights(w[0]), EvenWeights(w[1])};
-        const __m512 odd[2] = {OddWeights(w[0]), OddWeights(w[1])};
+        const __m512 even[2] = {EvenWords(w[0]), EvenWords(w[1])};
+        const __m512 odd[2] = {OddWords(w[0]), OddWords(w[1])};
         for (int r = 0; r < R; ++r) {
           for (int h = 0; h < 2; ++h) {
             __m512& s_even = acc[r][h][(2 * (4 * i + q)) % A];
@@ -308,9 +317,9 @@ void RunPanel(const MatmulArgs& args, const LofiBlocking& blocking, const uint8_
 using PanelFn = void (*)(const MatmulArgs&, const LofiBlocking&, const uint8_t*, int64_t, int64_t,
                          const RowBlock&, DstState&);
 template <Products P>
-constexpr PanelFn kPanelFns[kBlockRows + 1] = {
-    nullptr,        RunPanel<1, P>, RunPanel<2, P>, RunPanel<3, P>, RunPanel<4, P>,
-    RunPanel<5, P>, RunPanel<6, P>, RunPanel<7, P>, RunPanel<8, P>};
+constexpr PanelFn kPanelFns[kBlockRows + 1] = {nullptr,        RunPanel<1, P>, RunPanel<2, P>,
+                                               RunPanel<3, P>, RunPanel<4, P>, RunPanel<5, P>,
+                                               RunPanel<6, P>, RunPanel<7, P>, RunPanel<8, P>};
 
 // The whole kernel (kernels.h's contract) with products P.
 template <Products P>
