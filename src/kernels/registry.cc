@@ -14,18 +14,20 @@ namespace {
 // Best first within each (format, numerics); the scalar reference comes last
 // because it runs everywhere. Every kernel handles any N range, so nr_tiles
 // is 1. The trailing fields (kernels.h) default to TT's row-major tiles, no
-// prepare and rows that may depend on the batch: the fp32 AVX-512 and AVX2
-// sets sum a row in another order with few rows than with many, and the AMX
-// fp32 set hands rows below kAmxMinRows to the vdpbf16ps set.
+// prepare and rows that may depend on the batch: the bfp8_b fp32 AVX-512 set
+// and the AVX2 fp32 sets sum a row in another order with few rows than with
+// many, and the AMX fp32 set hands rows below kAmxMinRows to the vdpbf16ps
+// set.
 constexpr MatmulKernels kMatmulKernels[] = {
     {"matmul/bfp4b/fp32/amx", TileFormat::kBfp4b, Numerics::kFp32,
      kCpuAvx512 | kCpuAvx512Bf16 | kCpuAmxBf16, MatmulFp32AmxGemv, MatmulFp32AmxGemm, 1,
-     TileLayout::kBfp4bPanels, PrepareFp32Avx512Bf16},
+     TileLayout::kBfp4bPanels, PrepareFp32Panels},
     {"matmul/bfp4b/fp32/avx512bf16", TileFormat::kBfp4b, Numerics::kFp32,
      kCpuAvx512 | kCpuAvx512Bf16, MatmulFp32Avx512Bf16, MatmulFp32Avx512Bf16Gemm, 1,
-     TileLayout::kBfp4bPanels, PrepareFp32Avx512Bf16, true},
-    {"matmul/bfp4b/fp32/avx512", TileFormat::kBfp4b, Numerics::kFp32, kCpuAvx512, MatmulFp32Avx512,
-     MatmulFp32Avx512, 1},
+     TileLayout::kBfp4bPanels, PrepareFp32Panels, true},
+    {"matmul/bfp4b/fp32/avx512", TileFormat::kBfp4b, Numerics::kFp32, kCpuAvx512,
+     MatmulFp32Avx512Fma, MatmulFp32Avx512Fma, 1, TileLayout::kBfp4bPanels, PrepareFp32Panels,
+     true},
     {"matmul/bfp8b/fp32/avx512", TileFormat::kBfp8b, Numerics::kFp32, kCpuAvx512, MatmulFp32Avx512,
      MatmulFp32Avx512, 1},
     {"matmul/bfp4b/fp32/avx2", TileFormat::kBfp4b, Numerics::kFp32, kCpuAvx2, MatmulFp32Avx2,

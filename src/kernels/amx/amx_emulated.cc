@@ -174,7 +174,7 @@ const MatmulKernels& EmulatedAmxKernels() {
                                              .gemm = EmulatedGemvOrGemm,
                                              .nr_tiles = 1,
                                              .layout = TileLayout::kBfp4bPanels,
-                                             .prepare = PrepareFp32Avx512Bf16};
+                                             .prepare = PrepareFp32Panels};
   return kKernels;
 }
 

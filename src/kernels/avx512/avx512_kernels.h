@@ -19,9 +19,9 @@ namespace lmhead {
 // 32 rows, so a decode call (m <= 32) reads the weights once.
 void MatmulTtLofiAvx512(const MatmulArgs& args);
 
-// fp32 numerics for bfp4_b and bfp8_b weights: each tile decoded exactly to
-// fp32 once per block of up to 32 rows, fp32 FMA accumulation. One function
-// serves gemv (a decode call reads the weights once) and gemm.
+// fp32 numerics for bfp8_b weights: each tile decoded exactly to fp32 once
+// per block of up to 32 rows, fp32 FMA accumulation. One function serves
+// gemv (a decode call reads the weights once) and gemm.
 void MatmulFp32Avx512(const MatmulArgs& args);
 
 // fp32 numerics for bfp4_b weights in TileLayout::kBfp4bPanels, with
@@ -30,14 +30,20 @@ void MatmulFp32Avx512(const MatmulArgs& args);
 // other rows.
 void MatmulFp32Avx512Bf16(const MatmulArgs& args);
 
-// Its MatmulKernels::prepare, which the gemm and the AMX fp32 set read too:
-// the exponent range of every row for the fast-path check, once per input.
-std::unique_ptr<PreparedActivations> PrepareFp32Avx512Bf16(const MatmulArgs& args);
+// Its MatmulKernels::prepare, which the gemm, the AMX fp32 set and
+// MatmulFp32Avx512Fma read too: the exponent range of every row for the
+// fast-path check, once per input. AVX-512 F/BW/DQ/VL only.
+std::unique_ptr<PreparedActivations> PrepareFp32Panels(const MatmulArgs& args);
 
 // The gemm of the same kernel set, bit-identical with MatmulFp32Avx512Bf16
 // row by row: from 33 rows up it decodes each panel once per block of 192
 // rows into an L1-resident bf16 buffer; fewer rows go to the function above.
 void MatmulFp32Avx512Bf16Gemm(const MatmulArgs& args);
+
+// The same numerics and layout with fp32 FMAs for the products: AVX-512
+// F/BW/DQ/VL only. Serves gemv and gemm; a row's result does not depend on
+// the other rows.
+void MatmulFp32Avx512Fma(const MatmulArgs& args);
 
 // tt-lofi numerics for bfp4_b weights in TileLayout::kBfp4bPanels, with
 // vdpbf16ps where the chunk sums are provably exact (needs AVX512-BF16 too);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Decoding one bfp4_b/bfp8_b tile to fp32 with AVX-512: codes as exact small integers, then scaled.
+// Decoding one bfp tile to fp32 with AVX-512: codes as exact small integers, then scaled.
 //
 // Internal to the AVX-512 kernel files (compiled with AVX-512 flags); every
 // function has internal linkage so no AVX-512 code leaks to other files.
@@ -22,52 +22,23 @@ struct DecodedTile {
   alignas(64) float values[kBfpGroupsPerTile][kFaceDim];
 };
 
-// Signed codes (+-magnitude) of the 64 groups as int8, in the order the
-// unpack instructions leave them: see CodeOffset.
+// Signed codes (+-magnitude) of the 64 groups as int8: group g at CodeOffset(g).
 struct TileCodes {
   alignas(64) int8_t bytes[kTileElems];
 };
 
-// Offset of group g's 16 codes in TileCodes: each 64-byte slice of bfp4 data
-// holds groups 8i..8i+7, and the byte unpacks put the even groups of the slice
-// first, the odd ones in the next 64 bytes.
-static inline int CodeOffset(int g) {
-  const int slice = g / 8, r = g % 8;
-  return slice * 128 + (r % 2) * 64 + (r / 2) * 16;
-}
+// Offset of group g's 16 codes in TileCodes.
+static inline int CodeOffset(int g) { return g * kFaceDim; }
 
-// bfp4_b data (512 bytes, two nibbles per byte, low first) to signed int8 codes.
-static inline void SplitBfp4(const uint8_t* data, TileCodes& codes) {
-  const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
-  // Sign-magnitude nibble -> signed value (-0 for code 8 becomes 0).
-  const __m512i to_signed =
-      _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 0, -1, -2, -3, -4, -5, -6, -7));
-  for (int slice = 0; slice < 8; ++slice) {
-    const __m512i bytes = _mm512_loadu_si512(data + slice * 64);
-    const __m512i lo = _mm512_and_si512(bytes, low_nibbles);
-    const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_nibbles);
-    // Per 128-bit lane: bytes 0..7 (one group) interleaved lo/hi -> its 16 codes.
-    const __m512i even = _mm512_shuffle_epi8(to_signed, _mm512_unpacklo_epi8(lo, hi));
-    const __m512i odd = _mm512_shuffle_epi8(to_signed, _mm512_unpackhi_epi8(lo, hi));
-    _mm512_store_si512(codes.bytes + slice * 128, even);
-    _mm512_store_si512(codes.bytes + slice * 128 + 64, odd);
-  }
-}
-
-// bfp8_b data (1024 bytes, sign-magnitude bytes) to signed int8 codes in the
-// same order as SplitBfp4 (so CodeOffset applies to both).
+// bfp8_b data (1024 bytes, sign-magnitude bytes, group by group) to signed
+// int8 codes.
 static inline void SplitBfp8(const uint8_t* data, TileCodes& codes) {
   for (int g = 0; g < kBfpGroupsPerTile; g += 4) {
-    const __m512i bytes = _mm512_loadu_si512(data + g * 16);
+    const __m512i bytes = _mm512_loadu_si512(data + g * kFaceDim);
     const __m512i mag = _mm512_and_si512(bytes, _mm512_set1_epi8(0x7F));
-    const __m512i value =
-        _mm512_mask_sub_epi8(mag, _mm512_movepi8_mask(bytes), _mm512_setzero_si512(), mag);
-    alignas(64) int8_t groups[64];
-    _mm512_store_si512(groups, value);
-    for (int i = 0; i < 4; ++i) {
-      _mm_store_si128(reinterpret_cast<__m128i*>(codes.bytes + CodeOffset(g + i)),
-                      _mm_load_si128(reinterpret_cast<const __m128i*>(groups + 16 * i)));
-    }
+    _mm512_store_si512(
+        codes.bytes + CodeOffset(g),
+        _mm512_mask_sub_epi8(mag, _mm512_movepi8_mask(bytes), _mm512_setzero_si512(), mag));
   }
 }
 

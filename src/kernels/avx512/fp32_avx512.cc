@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// fp32 matmul with AVX-512: bfp tiles decoded exactly to fp32 in L1, then fp32 FMAs over 16
-// columns.
+// fp32 matmul with AVX-512 for bfp8_b: tiles decoded exactly to fp32 in L1, then fp32 FMAs
+// over 16 columns.
 //
 // A pass covers up to 32 rows and 4 tile columns (one engine work item), so a
 // decode call (m <= 32) decodes and reads every weight tile once. For each
@@ -15,7 +15,6 @@
 
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/avx512/bfp_decode_avx512.h"
-#include "kernels/avx512/fp32_avx512_bfp4.h"
 #include "kernels/scaled_activations.h"
 #include "kernels/tile_passes.h"
 #include "kernels/x86_intrinsics.h"
@@ -28,6 +27,8 @@ namespace {
 using avx512_decode::DecodedTile;
 using avx512_decode::TileCodes;
 
+constexpr size_t kTileBytes = 1088;  // a bfp8_b tile
+constexpr int kBias = 133;           // value = code * 2^(E - 133)
 constexpr int kPassRows = 32;
 constexpr int kPassTiles = 4;
 constexpr int kPassCols = kPassTiles * kTileDim;
@@ -43,21 +44,16 @@ struct Workspace {
   DecodedTile tile;
 };
 
-// ws.tile = the exact fp32 values of `tile`, value = code * 2^(E - bias).
-void DecodeTile(const TileMatrixView& w, const uint8_t* tile, int bias, Workspace& ws) {
-  const bool bfp8 = w.format == TileFormat::kBfp8b;
-  if (!avx512_decode::ExponentsInRange(tile, bias - 126)) {
+// ws.tile = the exact fp32 values of `tile`, value = code * 2^(E - kBias).
+void DecodeTile(const uint8_t* tile, Workspace& ws) {
+  if (!avx512_decode::ExponentsInRange(tile, kBias - 126)) {
     // Denormal, inf or NaN values: TT's host decode, value by value.
-    DecodeBfpGroupsToFp32(w.format, tile, tile + kBfpGroupsPerTile, kBfpGroupsPerTile,
+    DecodeBfpGroupsToFp32(TileFormat::kBfp8b, tile, tile + kBfpGroupsPerTile, kBfpGroupsPerTile,
                           &ws.tile.values[0][0]);
     return;
   }
-  if (bfp8) {
-    avx512_decode::SplitBfp8(tile + kBfpGroupsPerTile, ws.codes);
-  } else {
-    avx512_decode::SplitBfp4(tile + kBfpGroupsPerTile, ws.codes);
-  }
-  avx512_decode::ScaleCodes(ws.codes, tile, bias, ws.tile);
+  avx512_decode::SplitBfp8(tile + kBfpGroupsPerTile, ws.codes);
+  avx512_decode::ScaleCodes(ws.codes, tile, kBias, ws.tile);
 }
 
 // ws.x[r] = x[row0 + r, 32 kt .. 32 kt + 31] as fp32, zero past args.k, and
@@ -177,13 +173,10 @@ void ForRowBlocks(int rows, Fn fn) {
 // denormal, inf or NaN values) decode the tile to fp32 once and share it
 // across all row blocks.
 void TileStep(const MatmulArgs& args, int64_t kt, int64_t nt, int t, int rows, Workspace& ws) {
-  const bool bfp8 = args.w.format == TileFormat::kBfp8b;
-  const uint8_t* tile =
-      args.w.tiles + static_cast<size_t>(kt * args.w.n_tiles + nt) * (bfp8 ? 1088 : 576);
-  const int bias = bfp8 ? 133 : 129;  // value = code * 2^(E - bias)
+  const uint8_t* tile = args.w.tiles + static_cast<size_t>(kt * args.w.n_tiles + nt) * kTileBytes;
   float* acc = &ws.acc[0][t * kTileDim];
-  if (rows > kCodeRows || !scaled_activations::TileFoldIsExact(ws.x_bounds, tile, bias)) {
-    DecodeTile(args.w, tile, bias, ws);
+  if (rows > kCodeRows || !scaled_activations::TileFoldIsExact(ws.x_bounds, tile, kBias)) {
+    DecodeTile(tile, ws);
     ForRowBlocks(rows, [&](auto block, int r) {
       TileRows<decltype(block)::value>(ws.x[r], ws.tile, acc + r * kPassCols);
     });
@@ -191,7 +184,7 @@ void TileStep(const MatmulArgs& args, int64_t kt, int64_t nt, int t, int rows, W
   }
   __m512 scale[4];
   for (int face = 0; face < 4; ++face)
-    scale[face] = avx512_decode::Scales(tile + face * kFaceDim, bias);
+    scale[face] = avx512_decode::Scales(tile + face * kFaceDim, kBias);
   for (int r = 0; r < rows; ++r) {
     // Faces 0 and 1 hold k 0..15, faces 2 and 3 k 16..31 (spec §1.2).
     const __m512 x_lo = _mm512_load_ps(&ws.x[r][0]);
@@ -201,18 +194,7 @@ void TileStep(const MatmulArgs& args, int64_t kt, int64_t nt, int t, int rows, W
     _mm512_store_ps(&ws.xs[r][32], _mm512_mul_ps(x_hi, scale[2]));
     _mm512_store_ps(&ws.xs[r][48], _mm512_mul_ps(x_hi, scale[3]));
   }
-  if (!bfp8) {
-    for (int r = 0; r < rows; r += kFewRows) {
-      AddBfp4TileFewRows(tile + kBfpGroupsPerTile, ws.xs[r],
-                         rows - r < kFewRows ? rows - r : kFewRows, acc + r * kPassCols, kPassCols);
-    }
-    return;
-  }
-  if (bfp8) {
-    avx512_decode::SplitBfp8(tile + kBfpGroupsPerTile, ws.codes);
-  } else {
-    avx512_decode::SplitBfp4(tile + kBfpGroupsPerTile, ws.codes);
-  }
+  avx512_decode::SplitBfp8(tile + kBfpGroupsPerTile, ws.codes);
   ForRowBlocks(rows, [&](auto block, int r) {
     TileRowsFromCodes<decltype(block)::value>(ws.xs[r], ws.codes, acc + r * kPassCols);
   });
@@ -236,10 +218,9 @@ void StoreRows(const MatmulArgs& args, int64_t row0, int rows, int64_t nt0, int 
 void RunPass(const MatmulArgs& args, int64_t row0, int rows, int64_t nt0, int tiles,
              Workspace& ws) {
   std::memset(ws.acc, 0, sizeof(ws.acc[0]) * rows);
-  const size_t tile_bytes = args.w.format == TileFormat::kBfp8b ? 1088 : 576;
   for (int64_t kt = 0; kt < args.w.k_tiles; ++kt) {
     tile_passes::PrefetchTileRow(args.w, kt + tile_passes::kPrefetchTileRows, nt0, tiles,
-                                 tile_bytes);
+                                 kTileBytes);
     LoadX(args, row0, rows, kt, ws);
     for (int t = 0; t < tiles; ++t) {
       TileStep(args, kt, nt0 + t, t, rows, ws);

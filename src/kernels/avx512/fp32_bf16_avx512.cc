@@ -256,40 +256,9 @@ constexpr std::array<std::array<PanelFn, kMaxPanels + 1>, kBlockRows + 1> AllPan
 }
 constexpr auto kPanelFns = AllPanelFns(std::make_integer_sequence<int, kBlockRows>{});
 
-// The ExponentRange of row `row`: per lane, then across the lanes.
-ExponentRange RangeOfRow(const MatmulArgs& args, int64_t row) {
-  const uint16_t* x = args.x + row * args.x_stride;
-  __m512i lo = _mm512_set1_epi16(255);
-  __m512i hi = _mm512_setzero_si512();
-  for (int64_t kt = 0; kt < args.w.k_tiles; ++kt) {
-    const __m512i v = _mm512_maskz_loadu_epi16(KMask(args.k, kt), x + kt * kTileDim);
-    const __m512i e = _mm512_and_si512(_mm512_srli_epi16(v, 7), _mm512_set1_epi16(0xFF));
-    lo = _mm512_mask_min_epu16(lo, _mm512_test_epi16_mask(v, _mm512_set1_epi16(0x7FFF)), lo, e);
-    hi = _mm512_max_epu16(hi, e);
-  }
-  alignas(64) uint16_t los[32], his[32];
-  _mm512_store_si512(los, lo);
-  _mm512_store_si512(his, hi);
-  ExponentRange range;
-  for (int i = 0; i < 32; ++i) {
-    range.lo = std::min<int>(range.lo, los[i]);
-    range.hi = std::max<int>(range.hi, his[i]);
-  }
-  return range;
-}
-
 }  // namespace
 
-RowRanges::RowRanges(const MatmulArgs& args) : ranges_(static_cast<size_t>(args.m)) {
-  for (int64_t row = 0; row < args.m; ++row)
-    ranges_[static_cast<size_t>(row)] = RangeOfRow(args, row);
-}
-
 }  // namespace avx512_bf16
-
-std::unique_ptr<PreparedActivations> PrepareFp32Avx512Bf16(const MatmulArgs& args) {
-  return std::make_unique<avx512_bf16::RowRanges>(args);
-}
 
 void MatmulFp32Avx512Bf16(const MatmulArgs& args) {
   using namespace avx512_bf16;  // NOLINT(build/namespaces): this file's own helpers

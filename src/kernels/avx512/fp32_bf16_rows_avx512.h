@@ -30,8 +30,8 @@ struct ExponentRange {
 };
 
 // The ExponentRange of every row [0, m): the prepare of the vdpbf16ps and
-// AMX fp32 sets (PrepareFp32Avx512Bf16), made once per input instead of once
-// per call. Defined in fp32_bf16_avx512.cc.
+// AMX fp32 sets (PrepareFp32Panels), made once per input instead of once
+// per call. Defined in row_ranges_avx512.cc.
 class RowRanges final : public PreparedActivations {
  public:
   explicit RowRanges(const MatmulArgs& args);
