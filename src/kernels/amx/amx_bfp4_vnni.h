@@ -37,44 +37,6 @@ static inline void DecodePanelTile(const uint8_t* tile, BTilePair& out) {
                                  });
 }
 
-inline constexpr int kDecodeAhead = 1;
-
-// The tiles of one panel, each decoded kDecodeAhead tiles before its tile
-// loads read it. TILELOADD takes no data forwarded from vector stores: it
-// waits until the decode's stores retire, and they retire only after the tile
-// operations issued before them complete. Decoded just before its load, each
-// tile would wait for the previous tile's TDPBF16PS; decoded ahead, the wait
-// overlaps the tile work in between.
-class PanelDecoder {
- public:
-  // Begins panel `panel` (packed tiles in k order) of k_tiles tiles.
-  void Start(const uint8_t* panel, int64_t k_tiles) {
-    panel_ = panel;
-    k_tiles_ = k_tiles;
-    for (int64_t kt = 0; kt < kDecodeAhead && kt < k_tiles; ++kt) Decode(kt);
-  }
-
-  // Tile kt decoded, after decoding tile kt + kDecodeAhead, if any. Calls
-  // come in k order; the result is valid until the next call.
-  const BTilePair& Next(int64_t kt) {
-    if (kt + kDecodeAhead < k_tiles_) Decode(kt + kDecodeAhead);
-    return decoded_[kt % kSlots];
-  }
-
- private:
-  static constexpr int kSlots = kDecodeAhead + 1;
-
-  void Decode(int64_t kt) {
-    const uint8_t* tile = panel_ + kt * avx512_bf16::kTileBytes;
-    avx512_bf16::PrefetchAhead(tile);
-    DecodePanelTile(tile, decoded_[kt % kSlots]);
-  }
-
-  const uint8_t* panel_ = nullptr;
-  int64_t k_tiles_ = 0;
-  BTilePair decoded_[kSlots];
-};
-
 }  // namespace lmhead::amx
 
 #endif  // LMHEAD_KERNELS_AMX_AMX_BFP4_VNNI_H_

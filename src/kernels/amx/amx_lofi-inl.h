@@ -50,12 +50,13 @@ namespace lmhead::amx {
 inline constexpr int kLofiRowChunk = 128;
 
 // What a pass keeps: Dst and the packer's L1 partials of its rows (bf16
-// values as fp32), one chunk's sums, and the panel's decoded tiles.
+// values as fp32), one chunk's sums, and two decoded tiles, so that decoding
+// the next tile does not wait for the tile loads of this one.
 struct LofiPassState {
   alignas(64) float dst[kBlockRows][kTileDim];
   alignas(64) float l1[kBlockRows][kTileDim];
   alignas(64) float sums[kBlockRows][kTileDim];
-  PanelDecoder decoder;
+  BTilePair b[2];
 };
 
 // Rounds chunk c of tile kt, whose sums are in state.sums, into the Dst of
@@ -113,13 +114,14 @@ void LofiPass(const MatmulArgs& args, const LofiBlocking& blocking, int max_sum,
     const avx512_lofi_bf16::RowBlock& first = *blocks[0];
     const int64_t a_stride = first.x_stride * 2;  // bytes; every block's rows share the buffer
     const uint16_t* a1 = first.x + kARows * first.x_stride;
-    state.decoder.Start(panel, args.w.k_tiles);
     for (int64_t block_idx = 0; block_idx < blocking.num_blocks; ++block_idx) {
       avx512_lofi_bf16::BeginBlock(blocking, block_idx, rows, state.dst, state.l1);
       const int64_t kt_end = (block_idx + 1) * args.lofi.in0_block_w;
       for (int64_t kt = block_idx * args.lofi.in0_block_w; kt < kt_end; ++kt) {
         const uint8_t* tile = panel + kt * avx512_bf16::kTileBytes;
-        const BTilePair& decoded = state.decoder.Next(kt);
+        avx512_bf16::PrefetchAhead(tile);
+        BTilePair& decoded = state.b[kt & 1];
+        DecodePanelTile(tile, decoded);
         for (int c = 0; c < 2; ++c) {
           const int64_t k0 = kt * kTileDim + c * kFaceDim;
           Tiles::ZeroC(both);

@@ -123,7 +123,7 @@ void GemvPanels(const MatmulArgs& args) {
                                             args.x + r * args.x_stride + full_k_tiles * kTileDim));
     }
   }
-  PanelDecoder decoder;
+  BTilePair b[2];
   alignas(64) float c[kBlockRows][32];
   Tiles::Begin(std::min(m, kARows), both ? m - kARows : 0, kTilePairs);
   for (int64_t nt = args.nt_begin; nt < args.nt_end; ++nt) {
@@ -131,10 +131,13 @@ void GemvPanels(const MatmulArgs& args) {
       avx512_bf16::SlowPanel(args, nt, 0, m);
       continue;
     }
-    decoder.Start(Panel(args, nt), args.w.k_tiles);
+    const uint8_t* panel = Panel(args, nt);
     Tiles::ZeroC(both);
     for (int64_t kt = 0; kt < args.w.k_tiles; ++kt) {
-      const BTilePair& decoded = decoder.Next(kt);
+      const uint8_t* tile = panel + kt * kTileBytes;
+      avx512_bf16::PrefetchAhead(tile);
+      BTilePair& decoded = b[kt & 1];
+      DecodePanelTile(tile, decoded);
       const bool in_x = kt < full_k_tiles;
       const uint16_t* a = in_x ? args.x + kt * kTileDim : &tail[0][0];
       const int64_t a_stride = in_x ? args.x_stride : 32;
