@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 // fp32 matmul over kBfp4bPanels tiles with fp32 FMAs, for AVX-512 without BF16.
 //
-// The vdpbf16ps set's weights-scaled form (fp32_bf16_avx512.cc,
-// PanelRowsScaledWeights) with each bf16 pair product split into two FMAs, for
-// Skylake-SP to Ice Lake servers, which lack AVX512-BF16. Each weight vector
-// of bf16 pairs (code looked up, group scale added to its exponent field:
-// exactly code * 2^(E - 129)) becomes two fp32 vectors, its even and odd tile
-// rows, shared by every row and panel of the call; each product x * w is
-// exact in fp32 and the FMAs round only the sums. Same fast-path check as the
-// vdpbf16ps set (PanelIsFast, whose conditions also keep the scaled weights
-// normal and every sum finite); refused rows go to MatmulFp32Reference.
+// The vdpbf16ps set's gemv (fp32_bf16_avx512.cc) with each bf16 pair product
+// split into two FMAs, for Skylake-SP to Ice Lake servers, which lack
+// AVX512-BF16. Each weight vector of bf16 pairs (the codes looked up as small
+// bf16 integers) becomes two fp32 vectors, its even and odd tile rows. The
+// group scale 2^(E - 129) goes, exactly, into the weights (from 4 rows:
+// scaled once, shared by every row, PanelRowsFma) or into the activations (up
+// to 3 rows: one multiply per 16 activations and tile, which saves two
+// operations on every weight vector, PanelRowsFmaScaledActivations). Either
+// way each product is exact in fp32, the same in both forms, and the FMAs
+// round only the sums. Same fast-path check as the vdpbf16ps set
+// (PanelIsFast, whose conditions also keep the scaled values normal and every
+// sum finite); refused rows go to MatmulFp32Reference.
 // The activations of a block of 8 rows are widened to fp32 once per call
 // (zero past K), so every FMA broadcasts its activation from memory.
-// Loop: per block of up to 8 rows and 1-3 panels read side by side, each row
+// Loop: per block of up to 8 rows and 1-4 panels read side by side, each row
 // and column half has one register sum fed in k order (even tile row, then
 // odd), so a row's result does not depend on the other rows of the call.
 #include <algorithm>
@@ -77,11 +80,9 @@ inline void ScaleRows(const uint8_t* tile, int64_t kt, const float* x32, int64_t
   }
 }
 
-// PanelRowsFma for one or two rows, same sums bit for bit: the activations
-// are scaled instead of the weights (the same exact products in the same
-// order), once per tile and row, which saves the scale's two operations on
-// every weight vector; with more rows, scaling the weights once for all rows
-// costs less.
+// PanelRowsFma for up to kMaxRowsScaledActivations rows, same sums bit for
+// bit: the activations are scaled instead of the weights (the same exact
+// products in the same order), once per tile and row.
 template <int R, int P>
 void PanelRowsFmaScaledActivations(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles,
                                    const float* x32, int64_t stride, float* out) {
