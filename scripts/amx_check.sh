@@ -10,6 +10,19 @@
 #   scripts/amx_check.sh run OUT    there: every step under a time limit, its
 #                                   output line by line in OUT/log, so a run cut
 #                                   short still leaves what it measured
+#
+# A/B of kernel changes, for a host whose limits drift between runs (one moved
+# by 2x within minutes): after pack, build each variant of the AMX kernel
+# files as its own kernels_bench, then run them all interleaved.
+#   scripts/amx_check.sh variant NAME [FLAG...]
+#                                   here: src/kernels/amx/{fp32,lofi}_amx.cc as
+#                                   the working tree has them, compiled with the
+#                                   release flags plus FLAGs (e.g. -DSOME_MACRO,
+#                                   or -I DIR holding other versions of their
+#                                   headers), linked as .dev/bin/kernels_bench_NAME
+#   scripts/amx_check.sh ab OUT [FILTER]
+#                                   there: kernels_bench and every variant, in
+#                                   turn, for two rounds; medians in OUT/ab
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,8 +71,54 @@ run() {
   } 2>&1 | stdbuf -oL tee "$out/log"
 }
 
+# The release build's own commands for the AMX kernel objects and the
+# kernels_bench link, rewritten to use this variant's objects.
+variant() {
+  local name="$1" build="$PWD/build/release"
+  shift
+  [[ -d .dev/bin ]] || { echo "amx_check.sh: run 'scripts/amx_check.sh pack' first" >&2; exit 1; }
+  local dir
+  dir="$(mktemp -d)"
+  trap "rm -rf '$dir'" EXIT  # expanded now: dir is local
+  cp "$build/src/kernels/liblmhead_kernels.a" "$dir/"
+  local commands
+  commands="$(ninja -C "$build" -t commands src/kernels/kernels_bench)"
+  for file in fp32_amx lofi_amx; do
+    local compile
+    compile="$(grep -F -- "-c $PWD/src/kernels/amx/$file.cc" <<<"$commands")"
+    compile="${compile/ -MD -MT * -MF * -o * -c / -o $dir/$file.cc.o -c }"
+    (cd "$build" && eval "$compile $*")
+  done
+  (cd "$dir" && ar r liblmhead_kernels.a fp32_amx.cc.o lofi_amx.cc.o)
+  local link
+  link="$(grep -F -- "-o src/kernels/kernels_bench " <<<"$commands")"
+  link="${link//src\/kernels\/liblmhead_kernels.a/$dir/liblmhead_kernels.a}"
+  link="${link/-o src\/kernels\/kernels_bench /-o $PWD/.dev/bin/kernels_bench_$name }"
+  (cd "$build" && eval "$link")
+  echo ".dev/bin/kernels_bench_$name"
+}
+
+ab() {
+  local out="$1" filter="${2:-bfp4b/(fp32|tt-lofi)/amx/(gemv/m:(8|32)$|gemm/m:256$)}"
+  mkdir -p "$out"
+  export LD_LIBRARY_PATH="$PWD/.dev/lib"
+  {
+    for round in 1 2; do
+      for bench in .dev/bin/kernels_bench .dev/bin/kernels_bench_*; do
+        [[ -x "$bench" ]] || continue
+        echo "== $(basename "$bench") round $round"
+        timeout 120 "$bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+          --benchmark_filter="$filter" 2>/dev/null | grep median || echo "FAILED: $?"
+      done
+    done
+  } 2>&1 | stdbuf -oL tee "$out/ab"
+}
+
 case "${1:-}" in
   pack) pack ;;
   run) run "${2:?usage: scripts/amx_check.sh run OUT}" ;;
-  *) echo "usage: scripts/amx_check.sh pack | run OUT" >&2; exit 1 ;;
+  variant) shift; variant "${1:?usage: scripts/amx_check.sh variant NAME [FLAG...]}" "${@:2}" ;;
+  ab) ab "${2:?usage: scripts/amx_check.sh ab OUT [FILTER]}" "${3:-}" ;;
+  *) echo "usage: scripts/amx_check.sh pack | run OUT | variant NAME [FLAG...] | ab OUT [FILTER]" >&2
+     exit 1 ;;
 esac
