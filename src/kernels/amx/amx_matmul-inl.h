@@ -33,6 +33,7 @@
 
 namespace lmhead::amx {
 
+using avx512_bf16::FinishPanel;
 using avx512_bf16::kTileBytes;
 
 // Gemm blocking: kNBlock tile columns x kKBlock tile rows are decoded at a
@@ -59,19 +60,6 @@ static inline const uint8_t* Footer(const MatmulArgs& args, int64_t nt) {
 static inline bool WeightsInRange(const MatmulArgs& args, int64_t nt) {
   const uint8_t* footer = Footer(args, nt);
   return footer[0] >= 3 && footer[1] <= 254;
-}
-
-// Stores rows [row0, row0 + rows) of panel nt from `c` (row r's 32 sums at c +
-// 32 r), then redoes the rows the fast-path check refuses.
-static inline void FinishPanel(const MatmulArgs& args, const RowRanges& ranges, int64_t nt,
-                               int64_t row0, int rows, const float* c) {
-  avx512_bf16::StoreColumns(args, nt, row0, rows, c);
-  const uint8_t* footer = Footer(args, nt);
-  const int max_scaled_exponent = avx512_bf16::MaxScaledExponent(args.k);
-  for (int r = 0; r < rows; ++r) {
-    if (!avx512_bf16::PanelIsFast(footer, ranges[row0 + r], max_scaled_exponent))
-      avx512_bf16::SlowPanel(args, nt, row0 + r, 1);
-  }
 }
 
 // Activation rows [row, row + 16) x k [32 kt, 32 kt + 32): straight from x

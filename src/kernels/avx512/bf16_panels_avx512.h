@@ -119,6 +119,37 @@ static inline void DecodeScaledPairs(const uint8_t* tile, __m512i codes, Store s
   }
 }
 
+// Block i of both column halves (blocks i and 4 + i: tile rows [8 i, 8 i +
+// 8)) of tile row kt of P panels.
+template <int P>
+static inline void LoadBlocks(const uint8_t* panels, int64_t panel_bytes, int64_t kt, int i,
+                              __m512i (*data)[2]) {
+  for (int p = 0; p < P; ++p) {
+    const uint8_t* blocks = panels + p * panel_bytes + kt * kTileBytes + 64;
+    for (int h = 0; h < 2; ++h) data[p][h] = _mm512_loadu_si512(blocks + 64 * (4 * h + i));
+  }
+}
+
+// The 2 P R register sums of the fp32 panel gemvs: [panel][row][column half].
+template <int R, int P>
+static inline void ZeroSums(__m512 (*acc)[R][2]) {
+  for (int p = 0; p < P; ++p) {
+    for (int r = 0; r < R; ++r) acc[p][r][0] = acc[p][r][1] = _mm512_setzero_ps();
+  }
+}
+
+// out[(p * R + r) * 32 + c] = the sum of panel p, row r, column c.
+template <int R, int P>
+static inline void StoreSums(const __m512 (*acc)[R][2], float* out) {
+  for (int p = 0; p < P; ++p) {
+    for (int r = 0; r < R; ++r) {
+      for (int h = 0; h < 2; ++h) {
+        _mm512_store_ps(out + (p * R + r) * kTileDim + h * kFaceDim, acc[p][r][h]);
+      }
+    }
+  }
+}
+
 }  // namespace lmhead::avx512_bf16
 
 #endif  // LMHEAD_KERNELS_AVX512_BF16_PANELS_AVX512_H_

@@ -62,37 +62,6 @@ inline void ScaleActivations(const uint8_t* tile, int64_t kt, int64_t k, const u
   }
 }
 
-// Block i of both column halves (blocks i and 4 + i: tile rows [8 i, 8 i +
-// 8)) of tile row kt of P panels.
-template <int P>
-inline void LoadBlocks(const uint8_t* panels, int64_t panel_bytes, int64_t kt, int i,
-                       __m512i (*data)[2]) {
-  for (int p = 0; p < P; ++p) {
-    const uint8_t* blocks = panels + p * panel_bytes + kt * kTileBytes + 64;
-    for (int h = 0; h < 2; ++h) data[p][h] = _mm512_loadu_si512(blocks + 64 * (4 * h + i));
-  }
-}
-
-// The 2 P R register sums of PanelRows and PanelRowsScaledWeights: [panel][row][column half].
-template <int R, int P>
-inline void ZeroSums(__m512 (*acc)[R][2]) {
-  for (int p = 0; p < P; ++p) {
-    for (int r = 0; r < R; ++r) acc[p][r][0] = acc[p][r][1] = _mm512_setzero_ps();
-  }
-}
-
-// out[(p * R + r) * 32 + c] = the sum of panel p, row r, column c.
-template <int R, int P>
-inline void StoreSums(const __m512 (*acc)[R][2], float* out) {
-  for (int p = 0; p < P; ++p) {
-    for (int r = 0; r < R; ++r) {
-      for (int h = 0; h < 2; ++h) {
-        _mm512_store_ps(out + (p * R + r) * kTileDim + h * kFaceDim, acc[p][r][h]);
-      }
-    }
-  }
-}
-
 // out[(p * R + r) * 32 + c] = x[r] @ (panel p)[:, c] for R <= 8 rows and P
 // panels (consecutive tile columns, panel_bytes apart), every sum in a
 // register: 2 P R <= 16 of them. Each row and column half has one sum, fed
@@ -263,7 +232,6 @@ constexpr auto kPanelFns = AllPanelFns(std::make_integer_sequence<int, kBlockRow
 void MatmulFp32Avx512Bf16(const MatmulArgs& args) {
   using namespace avx512_bf16;  // NOLINT(build/namespaces): this file's own helpers
   const int64_t panel_bytes = Bfp4bPanelBytes(args.w.k_tiles);
-  const int max_scaled_exponent = MaxScaledExponent(args.k);
   alignas(64) float out[kBlockRows * kTileDim];  // P * R <= 8 rows of 32 sums
   std::unique_ptr<RowRanges> own;
   const RowRanges& ranges = RangesFor(args, own);
@@ -275,14 +243,7 @@ void MatmulFp32Avx512Bf16(const MatmulArgs& args) {
       const uint8_t* first = args.w.tiles + nt * panel_bytes;
       kPanelFns[rows][panels](first, panel_bytes, args.w.k_tiles, args.k, x, args.x_stride, out);
       for (int p = 0; p < panels; ++p, ++nt) {
-        StoreColumns(args, nt, row0, rows, out + p * rows * kTileDim);
-        // Each row is checked on its own (its result must not depend on the
-        // others); a refused row's sums above may be garbage and are replaced.
-        const uint8_t* footer = first + p * panel_bytes + args.w.k_tiles * kTileBytes;
-        for (int r = 0; r < rows; ++r) {
-          if (!PanelIsFast(footer, ranges[row0 + r], max_scaled_exponent))
-            SlowPanel(args, nt, row0 + r, 1);
-        }
+        FinishPanel(args, ranges, nt, row0, rows, out + p * rows * kTileDim);
       }
     }
   }

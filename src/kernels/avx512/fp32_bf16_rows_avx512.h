@@ -16,6 +16,7 @@
 #include "kernels/avx512/bf16_panels_avx512.h"
 #include "kernels/kernels.h"
 #include "kernels/reference.h"
+#include "kernels/tile_layout.h"
 #include "kernels/x86_intrinsics.h"
 
 namespace lmhead::avx512_bf16 {
@@ -96,6 +97,22 @@ static inline void SlowPanel(const MatmulArgs& args, int64_t nt, int64_t row0, i
   part.nt_end = nt + 1;
   part.y = args.y + row0 * args.y_stride;
   reference(part);
+}
+
+// Stores rows [row0, row0 + rows) of panel nt from `sums` (row r's 32 sums
+// at sums + 32 r), then redoes each row the fast-path check refuses: each row
+// is checked on its own (its result must not depend on the others), and a
+// refused row's sums may be garbage.
+static inline void FinishPanel(const MatmulArgs& args, const RowRanges& ranges, int64_t nt,
+                               int64_t row0, int rows, const float* sums) {
+  StoreColumns(args, nt, row0, rows, sums);
+  const uint8_t* footer =
+      args.w.tiles + nt * Bfp4bPanelBytes(args.w.k_tiles) + args.w.k_tiles * kTileBytes;
+  const int max_scaled_exponent = MaxScaledExponent(args.k);
+  for (int r = 0; r < rows; ++r) {
+    if (!PanelIsFast(footer, ranges[row0 + r], max_scaled_exponent))
+      SlowPanel(args, nt, row0 + r, 1);
+  }
 }
 
 }  // namespace lmhead::avx512_bf16

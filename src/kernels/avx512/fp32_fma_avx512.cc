@@ -88,9 +88,7 @@ void PanelRowsFmaScaledActivations(const uint8_t* panels, int64_t panel_bytes, i
                                    const float* x32, int64_t stride, float* out) {
   static_assert(P * R <= kBlockRows, "2 P R sums must fit in 16 registers");
   __m512 acc[P][R][2];
-  for (int p = 0; p < P; ++p) {
-    for (int r = 0; r < R; ++r) acc[p][r][0] = acc[p][r][1] = _mm512_setzero_ps();
-  }
+  ZeroSums<R, P>(acc);
   const __m512i codes = CodeTable();
   // [kt % 2][panel][row][column half][tile row], built a tile ahead: a
   // broadcast from a store still in flight waits for the store to retire.
@@ -109,10 +107,7 @@ void PanelRowsFmaScaledActivations(const uint8_t* panels, int64_t panel_bytes, i
 #pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {
       __m512i data[P][2];
-      for (int p = 0; p < P; ++p) {
-        const uint8_t* blocks = panels + p * panel_bytes + kt * kTileBytes + 64;
-        for (int h = 0; h < 2; ++h) data[p][h] = _mm512_loadu_si512(blocks + 64 * (4 * h + i));
-      }
+      LoadBlocks<P>(panels, panel_bytes, kt, i, data);
 #pragma GCC unroll 4
       for (int q = 0; q < 4; ++q) {
         const int pair = 4 * i + q;  // tile rows 2 pair, 2 pair + 1
@@ -131,13 +126,7 @@ void PanelRowsFmaScaledActivations(const uint8_t* panels, int64_t panel_bytes, i
       }
     }
   }
-  for (int p = 0; p < P; ++p) {
-    for (int r = 0; r < R; ++r) {
-      for (int h = 0; h < 2; ++h) {
-        _mm512_store_ps(out + (p * R + r) * kTileDim + h * kFaceDim, acc[p][r][h]);
-      }
-    }
-  }
+  StoreSums<R, P>(acc, out);
 }
 
 // out[(p * R + r) * 32 + c] = x[r] @ (panel p)[:, c] for R <= 8 rows and P
@@ -148,9 +137,7 @@ void PanelRowsFma(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles, c
                   int64_t stride, float* out) {
   static_assert(P * R <= kBlockRows, "2 P R sums must fit in 16 registers");
   __m512 acc[P][R][2];
-  for (int p = 0; p < P; ++p) {
-    for (int r = 0; r < R; ++r) acc[p][r][0] = acc[p][r][1] = _mm512_setzero_ps();
-  }
+  ZeroSums<R, P>(acc);
   const __m512i codes = CodeTable();
   const __m512i magnitude = _mm512_set1_epi16(0x7FFF);
   // [kt % 2][panel][column half][pair]: a pair's scale bits, broadcast from
@@ -177,10 +164,7 @@ void PanelRowsFma(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles, c
 #pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {
       __m512i data[P][2];
-      for (int p = 0; p < P; ++p) {
-        const uint8_t* blocks = panels + p * panel_bytes + kt * kTileBytes + 64;
-        for (int h = 0; h < 2; ++h) data[p][h] = _mm512_loadu_si512(blocks + 64 * (4 * h + i));
-      }
+      LoadBlocks<P>(panels, panel_bytes, kt, i, data);
 #pragma GCC unroll 4
       for (int q = 0; q < 4; ++q) {
         const int pair = 4 * i + q;  // tile rows 2 pair, 2 pair + 1
@@ -208,13 +192,7 @@ void PanelRowsFma(const uint8_t* panels, int64_t panel_bytes, int64_t k_tiles, c
       }
     }
   }
-  for (int p = 0; p < P; ++p) {
-    for (int r = 0; r < R; ++r) {
-      for (int h = 0; h < 2; ++h) {
-        _mm512_store_ps(out + (p * R + r) * kTileDim + h * kFaceDim, acc[p][r][h]);
-      }
-    }
-  }
+  StoreSums<R, P>(acc, out);
 }
 
 using PanelFn = void (*)(const uint8_t*, int64_t, int64_t, const float*, int64_t, float*);
@@ -251,7 +229,6 @@ void MatmulFp32Avx512Fma(const MatmulArgs& args) {
   using namespace avx512_bf16;  // NOLINT(build/namespaces): this file's own helpers
   const int64_t panel_bytes = Bfp4bPanelBytes(args.w.k_tiles);
   const int64_t stride = args.w.k_tiles * kTileDim;
-  const int max_scaled_exponent = MaxScaledExponent(args.k);
   alignas(64) float out[kBlockRows * kTileDim];  // P * R <= 8 rows of 32 sums
   std::unique_ptr<RowRanges> own;
   const RowRanges& ranges = RangesFor(args, own);
@@ -268,12 +245,7 @@ void MatmulFp32Avx512Fma(const MatmulArgs& args) {
       const uint8_t* first = args.w.tiles + nt * panel_bytes;
       kPanelFns[rows][panels](first, panel_bytes, args.w.k_tiles, rows_fp32, stride, out);
       for (int p = 0; p < panels; ++p, ++nt) {
-        StoreColumns(args, nt, row0, rows, out + p * rows * kTileDim);
-        const uint8_t* footer = first + p * panel_bytes + args.w.k_tiles * kTileBytes;
-        for (int r = 0; r < rows; ++r) {
-          if (!PanelIsFast(footer, ranges[row0 + r], max_scaled_exponent))
-            SlowPanel(args, nt, row0 + r, 1);
-        }
+        FinishPanel(args, ranges, nt, row0, rows, out + p * rows * kTileDim);
       }
     }
   }
