@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// What the vdpbf16ps kernels over kBfp4bPanels tiles share: code lookup, pair products, tile walk.
+// What the kernels over kBfp4bPanels tiles share: code lookup, pair products, tile walk.
 //
-// Internal to fp32_bf16_avx512.cc and lofi_bf16_*.cc, which are compiled with
-// AVX-512 F/BW/DQ/VL and BF16; every function has internal linkage so no such
-// code reaches other files (see avx512_kernels.h).
+// Internal to the panel kernels (avx512/fp32_*.cc, lofi_*.cc) and the AMX
+// sets. Needs AVX-512 F/BW/DQ/VL; DotPair also needs AVX512-BF16, and only
+// the files compiled with it call it. Every function has internal linkage so
+// no such code reaches other files (see avx512_kernels.h).
 #ifndef LMHEAD_KERNELS_AVX512_BF16_PANELS_AVX512_H_
 #define LMHEAD_KERNELS_AVX512_BF16_PANELS_AVX512_H_
 

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // What the panel kernels share: per-row ranges and fast-path check, stores, fallback.
 //
-// Internal to the panel kernels (fp32_bf16_*.cc, lofi_panels-inl.h) and the
-// AMX sets; needs AVX-512 F/BW/DQ/VL only. Every function defined here has
-// internal linkage (see avx512_kernels.h). The conditions are those
-// of the fp32_bf16_avx512.cc file comment.
+// Internal to the panel kernels (fp32_bf16_*.cc, fp32_fma_avx512.cc,
+// row_ranges_avx512.cc, lofi_panels-inl.h) and the AMX sets; needs AVX-512
+// F/BW/DQ/VL only. Every function defined here has internal linkage (see
+// avx512_kernels.h). The conditions are those of the fp32_bf16_avx512.cc file
+// comment.
 #ifndef LMHEAD_KERNELS_AVX512_FP32_BF16_ROWS_AVX512_H_
 #define LMHEAD_KERNELS_AVX512_FP32_BF16_ROWS_AVX512_H_
 
@@ -30,9 +31,9 @@ struct ExponentRange {
   int hi = 0;
 };
 
-// The ExponentRange of every row [0, m): the prepare of the vdpbf16ps and
-// AMX fp32 sets (PrepareFp32Panels), made once per input instead of once
-// per call. Defined in row_ranges_avx512.cc.
+// The ExponentRange of every row [0, m): the prepare of the fp32 panel sets
+// (vdpbf16ps, FMA and AMX: PrepareFp32Panels), made once per input instead
+// of once per call. Defined in row_ranges_avx512.cc.
 class RowRanges final : public PreparedActivations {
  public:
   explicit RowRanges(const MatmulArgs& args);
