@@ -21,13 +21,13 @@ void EmulatedGemm(const MatmulArgs& args);
 
 // A MatmulKernels entry for the kernel tests: the registered AMX set's gemv
 // and gemm with emulated tiles, except that the gemv keeps the tiles for
-// every m (the real set hands m < kAmxMinRows to the vdpbf16ps set). Its
-// prepare is the vdpbf16ps set's, so it needs AVX512-BF16 too.
+// every m (the real set hands m < kAmxMinRows to the vdpbf16ps set).
+// amx_emulated.cc is compiled with AVX512-BF16, so the set needs it too.
 const MatmulKernels& EmulatedAmxKernels();
 
 // amx::LofiPanels with emulated tiles, and the registered AMX tt-lofi set
-// with them (its prepare is the vdpbf16ps set's, so the set needs
-// AVX512-BF16), except that it keeps the tiles for every m.
+// with them (needing AVX512-BF16, as above), except that it keeps the tiles
+// for every m.
 void EmulatedLofi(const MatmulArgs& args);
 const MatmulKernels& EmulatedAmxLofiKernels();
 

@@ -26,8 +26,9 @@ void MatmulFp32AmxGemm(const MatmulArgs& args);  // any m
 // tt-lofi numerics for bfp4_b weights in TileLayout::kBfp4bPanels, bit-exact
 // with MatmulTtLofiReference: chunk sums from TDPBF16PS where provably exact
 // (amx_lofi-inl.h), rounded into Dst with AVX-512. Serves gemv and gemm; rows
-// below kAmxMinRows go to MatmulTtLofiAvx512Bf16, whose prepare
-// (PrepareTtLofiPanels) this set shares.
+// below kAmxMinRows go to MatmulTtLofiAvx512Fma (same bits, same prepare:
+// PrepareTtLofiPanels), which outran the vdpbf16ps set on an AMX host, where
+// vdpbf16ps issues at half the FMA rate (docs/performance.md).
 void MatmulTtLofiAmx(const MatmulArgs& args);
 
 }  // namespace lmhead

@@ -4,7 +4,7 @@
 // Included by lofi_amx.cc, which instantiates it with the real tile
 // instructions (amx_tiles.h), and by amx_emulated.cc, which instantiates it
 // with a scalar model of them, as amx_matmul-inl.h is. Needs AVX-512
-// F/BW/DQ/VL; the rare paths it calls run vdpbf16ps (AVX512-BF16).
+// F/BW/DQ/VL, as do the rare paths it calls (lofi_bf16_chunks.cc).
 //
 // Bit-exact with MatmulTtLofiReference by the argument of the vdpbf16ps
 // kernel (lofi_panels-inl.h's top); only where the chunk sums come from

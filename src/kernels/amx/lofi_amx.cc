@@ -9,7 +9,7 @@ namespace lmhead {
 
 void MatmulTtLofiAmx(const MatmulArgs& args) {
   if (args.m < kAmxMinRows) {
-    MatmulTtLofiAvx512Bf16(args);  // the same prepare: args.prepared is its own
+    MatmulTtLofiAvx512Fma(args);  // the same prepare: args.prepared is its own
   } else {
     amx::LofiPanels<amx::AmxTiles>(args);
   }
