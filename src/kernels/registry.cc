@@ -26,7 +26,7 @@ constexpr MatmulKernels kMatmulKernels[] = {
      kCpuAvx512 | kCpuAvx512Bf16, MatmulFp32Avx512Bf16, MatmulFp32Avx512Bf16Gemm, 1,
      TileLayout::kBfp4bPanels, PrepareFp32Panels, true},
     {"matmul/bfp4b/fp32/avx512", TileFormat::kBfp4b, Numerics::kFp32, kCpuAvx512,
-     MatmulFp32Avx512Fma, MatmulFp32Avx512Fma, 1, TileLayout::kBfp4bPanels, PrepareFp32Panels,
+     MatmulFp32Avx512Fma, MatmulFp32Avx512FmaGemm, 1, TileLayout::kBfp4bPanels, PrepareFp32Panels,
      true},
     {"matmul/bfp8b/fp32/avx512", TileFormat::kBfp8b, Numerics::kFp32, kCpuAvx512, MatmulFp32Avx512,
      MatmulFp32Avx512, 1},

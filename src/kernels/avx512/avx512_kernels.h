@@ -41,9 +41,14 @@ std::unique_ptr<PreparedActivations> PrepareFp32Panels(const MatmulArgs& args);
 void MatmulFp32Avx512Bf16Gemm(const MatmulArgs& args);
 
 // The same numerics and layout with fp32 FMAs for the products: AVX-512
-// F/BW/DQ/VL only. Serves gemv and gemm; a row's result does not depend on
-// the other rows.
+// F/BW/DQ/VL only. The gemv, and the gemm's path for few rows; a row's result
+// does not depend on the other rows.
 void MatmulFp32Avx512Fma(const MatmulArgs& args);
+
+// Its gemm, bit-identical with MatmulFp32Avx512Fma row by row: from 33 rows
+// up it decodes each panel to fp32 once per block of 192 rows into an
+// L1-resident buffer; fewer rows go to the function above.
+void MatmulFp32Avx512FmaGemm(const MatmulArgs& args);
 
 // tt-lofi numerics for bfp4_b weights in TileLayout::kBfp4bPanels, with
 // vdpbf16ps where the chunk sums are provably exact (needs AVX512-BF16 too);
