@@ -120,6 +120,20 @@ static inline void DecodeScaledPairs(const uint8_t* tile, __m512i codes, Store s
   }
 }
 
+// out[j] = x[k0 + j] as fp32 for j < count (a multiple of 16), zero where
+// k0 + j >= k (the row's length); out 64-byte aligned.
+static inline void WidenToFp32(const uint16_t* x, int64_t k0, int64_t count, int64_t k,
+                               float* out) {
+  for (int64_t j = 0; j < count; j += kFaceDim) {
+    const int64_t left = k - (k0 + j);
+    const __mmask16 mask = left >= kFaceDim ? __mmask16{0xFFFF}
+                           : left > 0       ? static_cast<__mmask16>((1u << left) - 1)
+                                            : __mmask16{0};
+    const __m512i words = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, x + k0 + j));
+    _mm512_store_ps(out + j, _mm512_castsi512_ps(_mm512_slli_epi32(words, 16)));
+  }
+}
+
 // Block i of both column halves (blocks i and 4 + i: tile rows [8 i, 8 i +
 // 8)) of tile row kt of P panels.
 template <int P>

@@ -149,8 +149,6 @@ void MatmulFp32Avx512Bf16Gemm(const MatmulArgs& args) {
     MatmulFp32Avx512Bf16(args);
     return;
   }
-  const int64_t panel_bytes = Bfp4bPanelBytes(args.w.k_tiles);
-  const int max_scaled_exponent = MaxScaledExponent(args.k);
   const int64_t panels = args.nt_end - args.nt_begin;
   // Cache lines: std::allocator honours their 64-byte alignment.
   std::vector<CacheLine> sums(static_cast<size_t>(panels) * kRowBlock * kTileDim * 4 / 64);
@@ -168,16 +166,9 @@ void MatmulFp32Avx512Bf16Gemm(const MatmulArgs& args) {
                     reinterpret_cast<float*>(sums.data()));
     }
     for (int64_t nt = args.nt_begin; nt < args.nt_end; ++nt) {
-      const float* panel_sums =
-          reinterpret_cast<const float*>(sums.data()) + (nt - args.nt_begin) * kRowBlock * kTileDim;
-      StoreColumns(args, nt, row0, rows, panel_sums);
-      // Per row, as in MatmulFp32Avx512Bf16: a refused row's sums are replaced.
-      const uint8_t* footer = args.w.tiles + nt * panel_bytes + args.w.k_tiles * kTileBytes;
-      for (int r = 0; r < rows; ++r) {
-        if (!PanelIsFast(footer, ranges[row0 + r], max_scaled_exponent)) {
-          SlowPanel(args, nt, row0 + r, 1);
-        }
-      }
+      FinishPanel(args, ranges, nt, row0, rows,
+                  reinterpret_cast<const float*>(sums.data()) +
+                      (nt - args.nt_begin) * kRowBlock * kTileDim);
     }
   }
 }

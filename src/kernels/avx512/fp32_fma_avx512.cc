@@ -44,18 +44,12 @@ constexpr int kMaxRowsScaledActivations = 3;  // PanelRowsFmaScaledActivations u
 constexpr int kMaxPanels = 4;
 constexpr int MaxPanelsFma(int rows) { return rows == 1 ? 4 : rows <= 3 ? 2 : 1; }
 
-// x32[r * stride + k] = row r of x as fp32 for k < K, 0 up to stride = 32 Kt.
+// x32[r * stride + k] = row row0 + r of x as fp32 for k < K, 0 up to
+// stride = 32 Kt.
 void WidenRows(const MatmulArgs& args, int64_t row0, int rows, float* x32) {
   const int64_t stride = args.w.k_tiles * kTileDim;
   for (int r = 0; r < rows; ++r) {
-    const uint16_t* x = args.x + (row0 + r) * args.x_stride;
-    for (int64_t k = 0; k < stride; k += kFaceDim) {
-      const __mmask16 mask = k + kFaceDim <= args.k ? __mmask16{0xFFFF}
-                             : k < args.k ? static_cast<__mmask16>((1u << (args.k - k)) - 1)
-                                          : __mmask16{0};
-      const __m512i words = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, x + k));
-      _mm512_store_ps(x32 + r * stride + k, _mm512_castsi512_ps(_mm512_slli_epi32(words, 16)));
-    }
+    WidenToFp32(args.x + (row0 + r) * args.x_stride, 0, stride, args.k, x32 + r * stride);
   }
 }
 

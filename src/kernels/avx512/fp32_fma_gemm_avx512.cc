@@ -51,15 +51,8 @@ void DecodeTileFp32(const uint8_t* tile, __m512i codes, float* dst) {
 // zero past args.k.
 void WidenSlab(const MatmulArgs& args, int64_t row0, int rows, int64_t kt0, float* x32) {
   for (int r = 0; r < rows; ++r) {
-    const uint16_t* x = args.x + (row0 + r) * args.x_stride;
-    for (int j = 0; j < kSlabK; j += kFaceDim) {
-      const int64_t k = kt0 * kTileDim + j;
-      const __mmask16 mask = k + kFaceDim <= args.k ? __mmask16{0xFFFF}
-                             : k < args.k ? static_cast<__mmask16>((1u << (args.k - k)) - 1)
-                                          : __mmask16{0};
-      const __m512i words = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, x + k));
-      _mm512_store_ps(x32 + r * kSlabK + j, _mm512_castsi512_ps(_mm512_slli_epi32(words, 16)));
-    }
+    WidenToFp32(args.x + (row0 + r) * args.x_stride, kt0 * kTileDim, kSlabK, args.k,
+                x32 + r * kSlabK);
   }
 }
 
