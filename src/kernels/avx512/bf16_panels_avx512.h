@@ -120,6 +120,12 @@ static inline void DecodeScaledPairs(const uint8_t* tile, __m512i codes, Store s
   }
 }
 
+// The unit of the gemms' scratch vectors: std::allocator honours its 64-byte
+// alignment.
+struct alignas(64) CacheLine {
+  uint8_t bytes[64];
+};
+
 // out[j] = x[k0 + j] as fp32 for j < count (a multiple of 16), zero where
 // k0 + j >= k (the row's length); out 64-byte aligned.
 static inline void WidenToFp32(const uint16_t* x, int64_t k0, int64_t count, int64_t k,

@@ -83,10 +83,6 @@ constexpr std::array<SlabFn, kGroupRows + 1> AllSlabFns(std::integer_sequence<in
 }
 constexpr auto kSlabFns = AllSlabFns(std::make_integer_sequence<int, kGroupRows>{});
 
-struct alignas(64) CacheLine {
-  uint8_t bytes[64];
-};
-
 // Activations of tile rows [full, k_tiles) (the last, partial one), rows
 // [row0, row0 + rows), zero-padded to 32 in `tail` (32 per row).
 void PadTail(const MatmulArgs& args, int64_t kt, int64_t row0, int rows, uint16_t* tail) {

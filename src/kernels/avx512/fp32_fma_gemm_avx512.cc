@@ -90,10 +90,6 @@ constexpr std::array<SlabFn, kGroupRows + 1> AllSlabFns(std::integer_sequence<in
 }
 constexpr auto kSlabFns = AllSlabFns(std::make_integer_sequence<int, kGroupRows>{});
 
-struct alignas(64) CacheLine {
-  uint8_t bytes[64];
-};
-
 // Tile rows [kt0, kt1) of every panel for rows [row0, row0 + rows), whose
 // activations are in x32: decode each panel's slab once, then run it over the
 // rows in groups of 12.
