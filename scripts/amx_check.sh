@@ -20,6 +20,11 @@
 #                                   release flags plus FLAGs (e.g. -DSOME_MACRO,
 #                                   or -I DIR holding other versions of their
 #                                   headers), linked as .dev/bin/kernels_bench_NAME
+#   scripts/amx_check.sh revision NAME REV
+#                                   here: kernels_bench of git revision REV (a
+#                                   baseline for a change that spans files),
+#                                   built in a temporary worktree, as
+#                                   .dev/bin/kernels_bench_NAME
 #   scripts/amx_check.sh ab OUT [FILTER]
 #                                   there: kernels_bench and every variant, in
 #                                   turn, for two rounds; medians in OUT/ab
@@ -98,6 +103,19 @@ variant() {
   echo ".dev/bin/kernels_bench_$name"
 }
 
+revision() {
+  local name="$1" rev="$2"
+  [[ -d .dev/bin ]] || { echo "amx_check.sh: run 'scripts/amx_check.sh pack' first" >&2; exit 1; }
+  local dir
+  dir="$(mktemp -d)"
+  trap "git worktree remove --force '$dir/tree' 2>/dev/null; rm -rf '$dir'" EXIT
+  git worktree add --detach "$dir/tree" "$rev" >/dev/null
+  cmake -S "$dir/tree" --preset release >/dev/null
+  cmake --build "$dir/tree/build/release" --target kernels_bench -j "$(nproc)" >/dev/null
+  cp "$dir/tree/build/release/src/kernels/kernels_bench" ".dev/bin/kernels_bench_$name"
+  echo ".dev/bin/kernels_bench_$name"
+}
+
 ab() {
   local out="$1" filter="${2:-bfp4b/(fp32|tt-lofi)/amx/(gemv/m:(8|32)$|gemm/m:256$)}"
   mkdir -p "$out"
@@ -118,7 +136,10 @@ case "${1:-}" in
   pack) pack ;;
   run) run "${2:?usage: scripts/amx_check.sh run OUT}" ;;
   variant) shift; variant "${1:?usage: scripts/amx_check.sh variant NAME [FLAG...]}" "${@:2}" ;;
+  revision) revision "${2:?usage: scripts/amx_check.sh revision NAME REV}" \
+                     "${3:?usage: scripts/amx_check.sh revision NAME REV}" ;;
   ab) ab "${2:?usage: scripts/amx_check.sh ab OUT [FILTER]}" "${3:-}" ;;
-  *) echo "usage: scripts/amx_check.sh pack | run OUT | variant NAME [FLAG...] | ab OUT [FILTER]" >&2
+  *) echo "usage: scripts/amx_check.sh pack | run OUT | variant NAME [FLAG...] |" \
+          "revision NAME REV | ab OUT [FILTER]" >&2
      exit 1 ;;
 esac

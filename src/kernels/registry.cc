@@ -21,7 +21,7 @@ namespace {
 constexpr MatmulKernels kMatmulKernels[] = {
     {"matmul/bfp4b/fp32/amx", TileFormat::kBfp4b, Numerics::kFp32,
      kCpuAvx512 | kCpuAvx512Bf16 | kCpuAmxBf16, MatmulFp32AmxGemv, MatmulFp32AmxGemm, 1,
-     TileLayout::kBfp4bPanels, PrepareFp32Panels},
+     TileLayout::kBfp4bPanels, PrepareFp32Amx},
     {"matmul/bfp4b/fp32/avx512bf16", TileFormat::kBfp4b, Numerics::kFp32,
      kCpuAvx512 | kCpuAvx512Bf16, MatmulFp32Avx512Bf16, MatmulFp32Avx512Bf16Gemm, 1,
      TileLayout::kBfp4bPanels, PrepareFp32Panels, true},

@@ -21,6 +21,7 @@
 #include <limits>
 #include <memory>
 
+#include "kernels/amx/amx_kernels.h"
 #include "kernels/amx/amx_lofi-inl.h"
 #include "kernels/amx/amx_matmul-inl.h"
 #include "kernels/amx/amx_tile_config.h"
@@ -174,7 +175,7 @@ const MatmulKernels& EmulatedAmxKernels() {
                                              .gemm = EmulatedGemvOrGemm,
                                              .nr_tiles = 1,
                                              .layout = TileLayout::kBfp4bPanels,
-                                             .prepare = PrepareFp32Panels};
+                                             .prepare = PrepareFp32Amx};
   return kKernels;
 }
 

@@ -22,6 +22,9 @@ namespace lmhead {
 inline constexpr int64_t kAmxMinRows = 4;
 void MatmulFp32AmxGemv(const MatmulArgs& args);  // m <= 32: weights read once
 void MatmulFp32AmxGemm(const MatmulArgs& args);  // any m
+// Their prepare: the vdpbf16ps set's (PrepareFp32Panels) plus the rows in
+// tile order (activation_tiles.h), from which the A tiles load.
+std::unique_ptr<PreparedActivations> PrepareFp32Amx(const MatmulArgs& args);
 
 // tt-lofi numerics for bfp4_b weights in TileLayout::kBfp4bPanels, bit-exact
 // with MatmulTtLofiReference: chunk sums from TDPBF16PS where provably exact

@@ -81,8 +81,7 @@ static inline void RoundChunk(const uint8_t* tile, int64_t kt, int c, const uint
       if ((open >> i & 1) != 0) {
         const bool split = (paths.split >> i & 1) != 0;
         const int threshold = split ? block.top[2 * kt + c][i] - d : 0;
-        if (avx512_lofi_bf16::RoundInexactRow(tile, c, block.x + i * block.x_stride + kt * kTileDim,
-                                              split, threshold, dst)) {
+        if (avx512_lofi_bf16::RoundInexactRow(tile, c, block.Row(i, kt), split, threshold, dst)) {
           continue;
         }
       }
@@ -111,9 +110,10 @@ void LofiPass(const MatmulArgs& args, const LofiBlocking& blocking, int max_sum,
   }
   if (fast != 0) {
     const bool both = rows > kARows;
+    // The pass's rows are one ActivationTiles group (row0 is a multiple of 32,
+    // and groups hold 32 rows where m > 16): A0 and A1 load from its tile
+    // rows, 64 bytes per row.
     const avx512_lofi_bf16::RowBlock& first = *blocks[0];
-    const int64_t a_stride = first.x_stride * 2;  // bytes; every block's rows share the buffer
-    const uint16_t* a1 = first.x + kARows * first.x_stride;
     for (int64_t block_idx = 0; block_idx < blocking.num_blocks; ++block_idx) {
       avx512_lofi_bf16::BeginBlock(blocking, block_idx, rows, state.dst, state.l1);
       const int64_t kt_end = (block_idx + 1) * args.lofi.in0_block_w;
@@ -123,10 +123,10 @@ void LofiPass(const MatmulArgs& args, const LofiBlocking& blocking, int max_sum,
         BTilePair& decoded = state.b[kt & 1];
         DecodePanelTile(tile, decoded);
         for (int c = 0; c < 2; ++c) {
-          const int64_t k0 = kt * kTileDim + c * kFaceDim;
+          const uint16_t* a = first.Row(0, kt) + c * kFaceDim;
           Tiles::ZeroC(both);
-          Tiles::LoadA(0, first.x + k0, a_stride);
-          if (both) Tiles::LoadA(1, a1 + k0, a_stride);
+          Tiles::LoadA(0, a, kARowBytes);
+          if (both) Tiles::LoadA(1, a + kARows * kTileDim, kARowBytes);
           Tiles::LoadB(decoded, kChunkPairs * c);
           Tiles::Dot(both);
           Tiles::StoreC(&state.sums[0][0], kTileDim * sizeof(float), both);

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "kernels/activation_tiles.h"
 #include "kernels/amx/amx_bfp4_vnni.h"
 #include "kernels/amx/amx_tile_config.h"
 #include "kernels/avx512/bf16_panels_avx512.h"
@@ -45,8 +46,25 @@ inline constexpr int kNBlock = 8;
 inline constexpr int kKBlock = 32;
 inline constexpr int kRowChunk = 512;
 
-using avx512_bf16::RangesFor;
-using avx512_bf16::RowRanges;
+// What the set prepares once per input (PrepareFp32Amx): the rows' ranges for
+// the fast-path check, which rows below kAmxMinRows take along to the
+// vdpbf16ps set (its own prepare), and the rows in tile order, from whose
+// groups of 16 or 32 rows the A tiles load.
+class AmxFp32Rows final : public PreparedActivations {
+ public:
+  explicit AmxFp32Rows(const MatmulArgs& args) : ranges(args), x(args, kARows) {}
+
+  const avx512_bf16::RowRanges ranges;
+  const ActivationTiles x;
+};
+
+// The caller's prepared rows, or ones made here into `own`.
+static inline const AmxFp32Rows& PreparedFor(const MatmulArgs& args,
+                                             std::unique_ptr<AmxFp32Rows>& own) {
+  if (args.prepared != nullptr) return static_cast<const AmxFp32Rows&>(*args.prepared);
+  own = std::make_unique<AmxFp32Rows>(args);
+  return *own;
+}
 
 static inline const uint8_t* Panel(const MatmulArgs& args, int64_t nt) {
   return args.w.tiles + nt * Bfp4bPanelBytes(args.w.k_tiles);
@@ -62,55 +80,15 @@ static inline bool WeightsInRange(const MatmulArgs& args, int64_t nt) {
   return footer[0] >= 3 && footer[1] <= 254;
 }
 
-// Activation rows [row, row + 16) x k [32 kt, 32 kt + 32): straight from x
-// when all of them exist, else a zero-padded copy in `pad` (rows past m, k
-// past args.k). Sets *stride to the source's row stride in bytes.
-static inline const uint16_t* ATile(const MatmulArgs& args, int64_t row, int64_t kt,
-                                    uint16_t (&pad)[kARows][32], int64_t* stride) {
-  if (row + kARows <= args.m && (kt + 1) * kTileDim <= args.k) {
-    *stride = args.x_stride * 2;
-    return args.x + row * args.x_stride + kt * kTileDim;
-  }
-  const __mmask32 mask = avx512_bf16::KMask(args.k, kt);
-  for (int r = 0; r < kARows; ++r) {
-    const __m512i values =
-        row + r < args.m
-            ? _mm512_maskz_loadu_epi16(mask, args.x + (row + r) * args.x_stride + kt * kTileDim)
-            : _mm512_setzero_si512();
-    _mm512_store_si512(pad[r], values);
-  }
-  *stride = 64;
-  return &pad[0][0];
-}
-
-// A0 (half 0) or A1 from activation rows [row, row + 16) x tile row kt.
-template <typename Tiles>
-void LoadATile(const MatmulArgs& args, int half, int64_t row, int64_t kt,
-               uint16_t (&pad)[kARows][32]) {
-  int64_t stride = 0;
-  const uint16_t* a = ATile(args, row, kt, pad, &stride);
-  Tiles::LoadA(half, a, stride);
-}
-
-// Decode (1 <= m <= 32): tiles configured with m rows, so A is read straight
-// from x (a copy only for a last partial tile row of K); C stays in the tile
+// Decode (1 <= m <= 32): tiles configured with m rows; C stays in the tile
 // registers over all of K; each weight tile is decoded once, into one of two
 // buffers so that decoding the next tile overlaps the dot products of this one.
 template <typename Tiles>
 void GemvPanels(const MatmulArgs& args) {
-  std::unique_ptr<RowRanges> own;
-  const RowRanges& ranges = RangesFor(args, own);
+  std::unique_ptr<AmxFp32Rows> own;
+  const AmxFp32Rows& prepared = PreparedFor(args, own);
   const int m = static_cast<int>(args.m);
   const bool both = m > kARows;
-  const int64_t full_k_tiles = args.k / kTileDim;
-  alignas(64) uint16_t tail[kBlockRows][32];  // the partial tile row, if any
-  if (full_k_tiles < args.w.k_tiles) {
-    for (int r = 0; r < m; ++r) {
-      _mm512_store_si512(
-          tail[r], _mm512_maskz_loadu_epi16(avx512_bf16::KMask(args.k, full_k_tiles),
-                                            args.x + r * args.x_stride + full_k_tiles * kTileDim));
-    }
-  }
   BTilePair b[2];
   alignas(64) float c[kBlockRows][32];
   Tiles::Begin(std::min(m, kARows), both ? m - kARows : 0, kTilePairs);
@@ -126,16 +104,14 @@ void GemvPanels(const MatmulArgs& args) {
       avx512_bf16::PrefetchAhead(tile);
       BTilePair& decoded = b[kt & 1];
       DecodePanelTile(tile, decoded);
-      const bool in_x = kt < full_k_tiles;
-      const uint16_t* a = in_x ? args.x + kt * kTileDim : &tail[0][0];
-      const int64_t a_stride = in_x ? args.x_stride : 32;
-      Tiles::LoadA(0, a, a_stride * 2);
-      if (both) Tiles::LoadA(1, a + kARows * a_stride, a_stride * 2);
+      const uint16_t* a = prepared.x.Row(0, kt);
+      Tiles::LoadA(0, a, kARowBytes);
+      if (both) Tiles::LoadA(1, a + kARows * kTileDim, kARowBytes);
       Tiles::LoadB(decoded, 0);
       Tiles::Dot(both);
     }
     Tiles::StoreC(&c[0][0], 32 * sizeof(float), both);
-    FinishPanel(args, ranges, nt, 0, m, &c[0][0]);
+    FinishPanel(args, prepared.ranges, nt, 0, m, &c[0][0]);
   }
   Tiles::End();
 }
@@ -156,10 +132,9 @@ static inline GemmScratch& ThreadGemmScratch() {
 // row block of the chunk; partial sums wait in scratch.c between K blocks.
 template <typename Tiles>
 void GemmPanels(const MatmulArgs& args) {
-  std::unique_ptr<RowRanges> own;
-  const RowRanges& ranges = RangesFor(args, own);
+  std::unique_ptr<AmxFp32Rows> own;
+  const AmxFp32Rows& prepared = PreparedFor(args, own);
   GemmScratch& s = ThreadGemmScratch();
-  alignas(64) uint16_t pad[kARows][32];
   Tiles::Begin(kARows, kARows, kTilePairs);
   // Equal column blocks: a last block of few columns would read all of x for
   // little work.
@@ -186,8 +161,10 @@ void GemmPanels(const MatmulArgs& args) {
               Tiles::LoadC(c, 32 * sizeof(float), both);
             }
             for (int i = 0; i < k_tiles; ++i) {
-              LoadATile<Tiles>(args, 0, row0 + rb, kt0 + i, pad);
-              if (both) LoadATile<Tiles>(args, 1, row0 + rb + kARows, kt0 + i, pad);
+              // Rows row0 + rb.. are a group of 32 (or 16, m <= 16) in x.
+              const uint16_t* a = prepared.x.Row(row0 + rb, kt0 + i);
+              Tiles::LoadA(0, a, kARowBytes);
+              if (both) Tiles::LoadA(1, a + kARows * kTileDim, kARowBytes);
               Tiles::LoadB(s.b[j][i], 0);
               Tiles::Dot(both);
             }
@@ -197,7 +174,7 @@ void GemmPanels(const MatmulArgs& args) {
       }
       for (int j = 0; j < columns; ++j) {
         if (WeightsInRange(args, nt0 + j)) {
-          FinishPanel(args, ranges, nt0 + j, row0, rows, &s.c[j][0][0]);
+          FinishPanel(args, prepared.ranges, nt0 + j, row0, rows, &s.c[j][0][0]);
         } else {
           avx512_bf16::SlowPanel(args, nt0 + j, row0, rows);
         }

@@ -13,6 +13,7 @@
 namespace lmhead::amx {
 
 inline constexpr int kARows = 16;      // rows of one A tile
+inline constexpr int kARowBytes = 64;  // bytes between A rows in memory (ActivationTiles)
 inline constexpr int kBlockRows = 32;  // rows of one C block (A0 and A1)
 inline constexpr int kTilePairs = 16;  // k pairs of a whole tile row: B tile rows
 inline constexpr int kChunkPairs = 8;  // k pairs of one LoFi chunk (16 k)

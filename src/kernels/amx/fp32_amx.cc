@@ -13,9 +13,17 @@ namespace lmhead {
 
 using amx::AmxTiles;
 
+std::unique_ptr<PreparedActivations> PrepareFp32Amx(const MatmulArgs& args) {
+  return std::make_unique<amx::AmxFp32Rows>(args);
+}
+
 void MatmulFp32AmxGemv(const MatmulArgs& args) {
   if (args.m < kAmxMinRows) {
-    MatmulFp32Avx512Bf16(args);  // the same prepare: args.prepared is its own
+    MatmulArgs part = args;  // the vdpbf16ps set's prepare is the ranges alone
+    if (args.prepared != nullptr) {
+      part.prepared = &static_cast<const amx::AmxFp32Rows*>(args.prepared)->ranges;
+    }
+    MatmulFp32Avx512Bf16(part);
   } else {
     amx::GemvPanels<AmxTiles>(args);
   }

@@ -155,8 +155,7 @@ template <int R, Products P>
     const int d = kMaxExactSpreadFp32 - footer[kBfp4bFooterSpreads + 2 * kt + c];
     for (unsigned left = paths.split; left != 0; left &= left - 1) {
       const int r = __builtin_ctz(left);
-      SplitChunk(block.x + r * block.x_stride + kt * kTileDim, c, block.top[2 * kt + c][r] - d,
-                 act.xs[r], act.xs_low[r]);
+      SplitChunk(block.Row(r, kt), c, block.top[2 * kt + c][r] - d, act.xs[r], act.xs_low[r]);
       if constexpr (P == Products::kFma) WidenRow(r, act);
     }
   }
@@ -169,7 +168,7 @@ template <int R, Products P>
                                                TileActivations<R>& act) {
   const __m512i e[2] = {ScaleBits(tile, 0), ScaleBits(tile, 1)};
   for (int r = 0; r < R; ++r) {
-    const __m512i a = _mm512_loadu_si512(block.x + r * block.x_stride + kt * kTileDim);
+    const __m512i a = _mm512_load_si512(block.Row(r, kt));
     const __mmask32 nonzero = _mm512_test_epi16_mask(a, _mm512_set1_epi16(0x7FFF));
     for (int h = 0; h < 2; ++h) {
       _mm512_store_si512(act.xs[r][h], _mm512_mask_add_epi16(a, nonzero, a, e[h]));
