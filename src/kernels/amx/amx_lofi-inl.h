@@ -13,15 +13,16 @@
 //    C tiles: A holds the chunk's LoFi activations of up to 32 rows
 //    (ScanRows), B its 8 k pairs of weights decoded exactly to bf16 (code x
 //    2^(E - 129)). Each product is exact in fp32, and where the chunk
-//    statistics (PathsOf) prove every partial sum representable, C is the
+//    statistics (OpenRows) prove every partial sum representable, C is the
 //    exact chunk sum whatever order and rounding TDPBF16PS uses inside.
 //  - The panel check (PanelIsFast) keeps every operand and every non-zero
 //    partial sum normal, so TDPBF16PS's flushing of denormal inputs and
 //    results never applies; the 8-row blocks it refuses are redone by
 //    MatmulTtLofiReference.
 //  - C goes to memory; AVX-512 rounds each row's sums into its Dst
-//    (RoundInto). Rows the statistics leave open take RoundInexactRow: the
-//    sharper check on scaled activations, else the split or double sum.
+//    (RoundInto). Rows the statistics leave open take RoundOpenRow: the
+//    sharper check on scaled activations, else C's sums rounded within their
+//    error bound, else the double sum (lofi_panels-inl.h's top).
 // Blocking: a pass computes up to 32 rows (A0 rows 0-15, A1 rows 16-31) of
 // one panel, so a decode call reads each panel once. A prefill runs the
 // passes of kLofiRowChunk rows panel by panel: it reads a panel from memory
@@ -67,26 +68,22 @@ static inline void RoundChunk(const uint8_t* tile, int64_t kt, int c, const uint
                               unsigned fast, LofiPassState& state) {
   using avx512_lofi_bf16::RoundInto;
   const int weight_spread = footer[kBfp4bFooterSpreads + 2 * kt + c];
-  const int d = avx512_lofi_bf16::kMaxExactSpreadFp32 - weight_spread;
   for (int b = 0; b < rows; b += avx512_lofi_bf16::kBlockRows) {
     const unsigned block_rows = (fast >> b) & 0xFFu;
     if (block_rows == 0) continue;
     const avx512_lofi_bf16::RowBlock& block = *blocks[b / avx512_lofi_bf16::kBlockRows];
-    const avx512_lofi_bf16::ChunkPaths paths =
-        avx512_lofi_bf16::PathsOf(block, kt, c, weight_spread, block_rows);
-    const unsigned open = paths.split | paths.dbl;
+    const unsigned open = avx512_lofi_bf16::OpenRows(block, kt, c, weight_spread, block_rows);
     for (unsigned left = block_rows; left != 0; left &= left - 1) {
       const int i = __builtin_ctz(left);
+      const __m512 sum0 = _mm512_load_ps(state.sums[b + i]);
+      const __m512 sum1 = _mm512_load_ps(state.sums[b + i] + kFaceDim);
       float* dst = state.dst[b + i];
       if ((open >> i & 1) != 0) {
-        const bool split = (paths.split >> i & 1) != 0;
-        const int threshold = split ? block.top[2 * kt + c][i] - d : 0;
-        if (avx512_lofi_bf16::RoundInexactRow(tile, c, block.Row(i, kt), split, threshold, dst)) {
-          continue;
-        }
+        avx512_lofi_bf16::RoundOpenRow(tile, c, block.Row(i, kt), sum0, sum1, dst);
+      } else {
+        RoundInto(sum0, dst);
+        RoundInto(sum1, dst + kFaceDim);
       }
-      RoundInto(_mm512_load_ps(state.sums[b + i]), dst);
-      RoundInto(_mm512_load_ps(state.sums[b + i] + kFaceDim), dst + kFaceDim);
     }
   }
 }

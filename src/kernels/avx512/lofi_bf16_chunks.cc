@@ -29,9 +29,7 @@ struct ChunkStats {
   __m512i lo;      // smallest non-zero biased exponent; 65536 if all are zero
   __m512i hi;      // largest biased exponent (0 if all are zero)
   __m512i spread;  // hi - lo, 0 if all are zero
-  // Bytes 0, 2, 3: spread, top exponent and n (RowBlock), 0 if all are zero
-  // (not byte 1: reading bits 8-15 of a register is slow on x86).
-  __m512i packed;
+  __m512i n;       // RowBlock::bits, 0 if all are zero
 };
 
 ChunkStats ChunkStatsOf(__m512i a) {
@@ -67,19 +65,15 @@ ChunkStats ChunkStatsOf(__m512i a) {
   const __m512i n = _mm512_sub_epi32(
       _mm512_add_epi32(_mm512_srli_epi32(_mm512_castps_si512(bound), 23), _mm512_set1_epi32(1)),
       stats.lo);
-  stats.packed = _mm512_maskz_ternarylogic_epi32(any, stats.spread, _mm512_slli_epi32(stats.hi, 16),
-                                                 _mm512_slli_epi32(n, 24), 0xFE);  // a | b | c
+  stats.n = _mm512_maskz_mov_epi32(any, n);
   return stats;
 }
 
-// RowBlock's bytes of chunk 2 kt + c, row r, from ChunkStats::packed.
-void StoreChunkStats(__m512i packed, int64_t kt, int r, RowBlock& block) {
+// RowBlock::bits of both chunks of tile kt, row r, from ChunkStats::n.
+void StoreChunkBits(__m512i n, int64_t kt, int r, RowBlock& block) {
   for (int c = 0; c < 2; ++c) {
-    const uint32_t bytes = static_cast<uint32_t>(_mm_cvtsi128_si32(
-        c == 0 ? _mm512_castsi512_si128(packed) : _mm512_extracti32x4_epi32(packed, 2)));
-    block.spread[2 * kt + c][r] = static_cast<uint8_t>(bytes);
-    block.top[2 * kt + c][r] = static_cast<uint8_t>(bytes >> 16);
-    block.bits[2 * kt + c][r] = static_cast<uint8_t>(bytes >> 24);
+    block.bits[2 * kt + c][r] = static_cast<uint8_t>(
+        _mm_cvtsi128_si32(c == 0 ? _mm512_castsi512_si128(n) : _mm512_extracti32x4_epi32(n, 2)));
   }
 }
 
@@ -139,30 +133,6 @@ void DoubleChunkSum(const uint8_t* tile, int c, int h, const uint16_t* xs, __m51
   *hi = _mm512_add_pd(s[0][1], s[1][1]);
 }
 
-// The fp32 chunk sums of chunk c, both column halves, for a row's scaled
-// activations xs ([column half][tile row], bf16 bits): two FMAs per half and
-// non-zero pair (both halves have the same zeros), exact in any order where
-// the caller proved them so. For a split's small activations xs_low, usually
-// one pair.
-void SparseChunkSums(const uint8_t* tile, int c, const uint16_t (*xs)[kTileDim], __m512* sums) {
-  const __mmask8 nonzero = _mm256_test_epi32_mask(
-      _mm256_load_si256(reinterpret_cast<const __m256i*>(xs[0] + kFaceDim * c)),
-      _mm256_set1_epi32(0x7FFF7FFF));
-  __m512 s[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
-  for (unsigned left = nonzero; left != 0; left &= left - 1) {
-    const int j = __builtin_ctz(left);
-#pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h) {
-      const __m512i w = PairWeights(tile, c, j, h);
-      const uint16_t* pair = xs[h] + kFaceDim * c + 2 * j;
-      s[h] = _mm512_fmadd_ps(_mm512_set1_ps(Bf16Value(pair[0])), EvenWords(w), s[h]);
-      s[h] = _mm512_fmadd_ps(_mm512_set1_ps(Bf16Value(pair[1])), OddWords(w), s[h]);
-    }
-  }
-  sums[0] = s[0];
-  sums[1] = s[1];
-}
-
 }  // namespace
 
 ScannedRows::ScannedRows(const MatmulArgs& args, int64_t first_row, int64_t num_rows)
@@ -200,53 +170,38 @@ void ScanRows(const MatmulArgs& args, int64_t row0, int rows, RowBlock& block) {
       range_lo = _mm512_min_epi32(range_lo, stats.lo);
       range_hi = _mm512_max_epi32(range_hi, stats.hi);
       max_spread = _mm512_max_epi32(max_spread, stats.spread);
-      if (kt < kMaxSpreadTiles) StoreChunkStats(stats.packed, kt, r, block);
+      if (kt < kMaxSpreadTiles) StoreChunkBits(stats.n, kt, r, block);
     }
   }
   block.range = {Lanes0And8(range_lo, false), Lanes0And8(range_hi, true)};
   block.max_spread = Lanes0And8(max_spread, true);
 }
 
-void RoundOtherPath(bool split, const uint8_t* tile, int c, const uint16_t (*xs)[kTileDim],
-                    const uint16_t (*xs_low)[kTileDim], __m512 sum0, __m512 sum1, float* dst) {
-  __m512d lo[2], hi[2];
-  if (split) {
-    __m512 low[2];
-    SparseChunkSums(tile, c, xs_low, low);
-    // Exact: the two parts span fewer than 53 bits.
-    lo[0] = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(sum0)),
-                          _mm512_cvtps_pd(_mm512_castps512_ps256(low[0])));
-    hi[0] = _mm512_add_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(sum0, 1)),
-                          _mm512_cvtps_pd(_mm512_extractf32x8_ps(low[0], 1)));
-    lo[1] = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(sum1)),
-                          _mm512_cvtps_pd(_mm512_castps512_ps256(low[1])));
-    hi[1] = _mm512_add_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(sum1, 1)),
-                          _mm512_cvtps_pd(_mm512_extractf32x8_ps(low[1], 1)));
-  } else {
-    DoubleChunkSum(tile, c, 0, xs[0], &lo[0], &hi[0]);
-    DoubleChunkSum(tile, c, 1, xs[1], &lo[1], &hi[1]);
+void RoundInexactRow(const uint8_t* tile, int c, const uint16_t (*xs)[kTileDim], __m512 sum0,
+                     __m512 sum1, float* dst) {
+  const __m512 bounds = ChunkSumErrorBounds(_mm512_load_si512(xs[0]), _mm512_load_si512(xs[1]), c);
+  for (int h = 0; h < 2; ++h) {
+    const __m512 err = _mm512_permutexvar_ps(_mm512_set1_epi32(8 * h), bounds);
+    if (RoundIntoWithin(h == 0 ? sum0 : sum1, err, dst + kFaceDim * h)) continue;
+    // A rounding threshold within the bound of the sum (rare): the exact sum.
+    __m512d lo, hi;
+    DoubleChunkSum(tile, c, h, xs[h], &lo, &hi);
+    RoundIntoFromDouble(lo, hi, dst + kFaceDim * h);
   }
-  RoundIntoFromDouble(lo[0], hi[0], dst);
-  RoundIntoFromDouble(lo[1], hi[1], dst + kFaceDim);
 }
 
-bool RoundInexactRow(const uint8_t* tile, int c, const uint16_t* a, bool split, int threshold,
-                     float* dst) {
+void RoundOpenRow(const uint8_t* tile, int c, const uint16_t* a, __m512 sum0, __m512 sum1,
+                  float* dst) {
   const __m512i lofi_a = _mm512_loadu_si512(a);
-  const __m512i xs0 = ScaledActivations(lofi_a, tile, 0);
-  const __m512i xs1 = ScaledActivations(lofi_a, tile, 1);
-  if (ChunkIsExact(xs0, xs1, c)) return false;
   alignas(64) uint16_t xs[2][kTileDim];
-  alignas(64) uint16_t xs_low[2][kTileDim] = {};
-  _mm512_store_si512(xs[0], xs0);
-  _mm512_store_si512(xs[1], xs1);
-  __m512 sums[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
-  if (split) {
-    SplitChunk(a, c, threshold, xs, xs_low);
-    SparseChunkSums(tile, c, xs, sums);
+  _mm512_store_si512(xs[0], ScaledActivations(lofi_a, tile, 0));
+  _mm512_store_si512(xs[1], ScaledActivations(lofi_a, tile, 1));
+  if (ChunkIsExact(_mm512_load_si512(xs[0]), _mm512_load_si512(xs[1]), c)) {
+    RoundInto(sum0, dst);
+    RoundInto(sum1, dst + kFaceDim);
+    return;
   }
-  RoundOtherPath(split, tile, c, xs, xs_low, sums[0], sums[1], dst);
-  return true;
+  RoundInexactRow(tile, c, xs, sum0, sum1, dst);
 }
 
 }  // namespace lmhead::avx512_lofi_bf16

@@ -22,12 +22,11 @@
 namespace lmhead::avx512_lofi_bf16 {
 
 inline constexpr int kBlockRows = 8;
-inline constexpr int kChunkPairs = 8;           // k pairs of one chunk (16 tile rows)
-inline constexpr int kMaxExactSpreadFp32 = 10;  // the split rule's d = 10 - weight spread
-inline constexpr int kMaxExactBits = 18;        // n + weight spread for an exact fp32 sum
+inline constexpr int kChunkPairs = 8;     // k pairs of one chunk (16 tile rows)
+inline constexpr int kMaxExactBits = 18;  // n + weight spread for an exact fp32 sum
 inline constexpr int kMaxExactSpreadDouble = 39;
-// Chunk statistics kept per row; later tile rows (K > 16384) take the double
-// path.
+// Chunk statistics kept per row; in later tile rows (K > 16384) every row is
+// open.
 inline constexpr int64_t kMaxSpreadTiles = 512;
 
 // The activations of up to 8 rows, as the kernel's products and checks need
@@ -40,10 +39,8 @@ struct RowBlock {
   int64_t tile_stride = 0;           // ActivationTiles::tile_stride
   avx512_lofi::ExponentRange range;  // of every non-zero LofiSrcB(x)
   int max_spread = 0;                // the largest chunk spread
-  // [2 kt + chunk][row]: the chunk's activation exponent spread, largest
-  // exponent and n (see the top; all 0 when every activation is zero).
-  uint8_t spread[2 * kMaxSpreadTiles][kBlockRows];
-  uint8_t top[2 * kMaxSpreadTiles][kBlockRows];
+  // [2 kt + chunk][row]: the chunk's n (lofi_panels-inl.h's top; 0 when
+  // every activation is zero).
   uint8_t bits[2 * kMaxSpreadTiles][kBlockRows];
 
   const uint16_t* Row(int r, int64_t kt) const { return x + kt * tile_stride + r * kTileDim; }
@@ -91,13 +88,40 @@ static inline bool PanelIsFast(const uint8_t* footer, const RowBlock& block, int
 
 inline constexpr int kRnaBiasFp32 = 0x9000;  // RNA13 then RNA16 on fp32 bits
 
+// RNA16(RNA13(v)) of fp32 values, as fp32 bits: one add and a mask
+// (lofi_avx512.cc shows why the two roundings collapse). The result is the
+// bf16 value of the interval between two thresholds, fp32 numbers whose low
+// 16 bits are 0x7000, that holds v; so it never decreases as v grows.
+static inline __m512i RoundedBits(__m512 v) {
+  return _mm512_and_si512(_mm512_add_epi32(_mm512_castps_si512(v), _mm512_set1_epi32(kRnaBiasFp32)),
+                          _mm512_set1_epi32(static_cast<int>(0xFFFF0000u)));
+}
+
 // dst[0..15] = RNA16(RNA13(dst + S)) for an exact fp32 chunk sum S
-// (lofi_panels-inl.h's top says why an add toward zero and a mask do it).
+// (lofi_panels-inl.h's top says why an add toward zero does it).
 static inline void RoundInto(__m512 sum, float* dst) {
-  const __m512i v = _mm512_castps_si512(
-      _mm512_add_round_ps(_mm512_load_ps(dst), sum, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
-  _mm512_store_si512(dst, _mm512_and_si512(_mm512_add_epi32(v, _mm512_set1_epi32(kRnaBiasFp32)),
-                                           _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+  _mm512_store_si512(dst, RoundedBits(_mm512_add_round_ps(_mm512_load_ps(dst), sum,
+                                                          _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC)));
+}
+
+// dst[0..15] = RNA16(RNA13(dst + S)) for chunk sums S known as fp32 sums with
+// |sum - S| <= err in every lane, where that decides it: the lowest and
+// highest dst + S the bounds allow, each rounded outward, round to the same
+// bits in every lane (RoundedBits never decreases, so dst + S rounds to them
+// too). Else returns false and leaves dst alone: a rounding threshold, or
+// zero, lies within err of dst + sum.
+static inline bool RoundIntoWithin(__m512 sum, __m512 err, float* dst) {
+  constexpr int kDown = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
+  constexpr int kUp = _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC;
+  const __m512 d = _mm512_load_ps(dst);
+  const __m512 e = err;
+  const __m512i lowest =
+      RoundedBits(_mm512_add_round_ps(d, _mm512_sub_round_ps(sum, e, kDown), kDown));
+  const __m512i highest =
+      RoundedBits(_mm512_add_round_ps(d, _mm512_add_round_ps(sum, e, kUp), kUp));
+  if (_mm512_cmpneq_epi32_mask(lowest, highest) != 0) return false;
+  _mm512_store_si512(dst, lowest);
+  return true;
 }
 
 // LofiBeginBlock / LofiEndBlock (tt_lofi.h) for every element of `rows` rows
@@ -143,14 +167,6 @@ static inline void EndBlock(const LofiBlocking& blocking, int64_t block_idx, int
   }
 }
 
-// How a row's sum of a chunk is found: kExact (one fp32 sum), kSplit (large
-// and small activations summed apart, both exact) or kDouble. Bit r of a
-// mask stands for row r of the block; rows in neither mask are kExact.
-struct ChunkPaths {
-  unsigned split = 0;
-  unsigned dbl = 0;
-};
-
 // Bit r set where byte r of `v` is at most `limit` (unsigned compare).
 static inline unsigned BytesAtMost(const uint8_t* v, int limit) {
   const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(v));
@@ -158,19 +174,13 @@ static inline unsigned BytesAtMost(const uint8_t* v, int limit) {
   return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(capped, bytes))) & 0xFFu;
 }
 
-// The paths of chunk c of tile kt for the rows of `rows` (a mask).
-static inline ChunkPaths PathsOf(const RowBlock& block, int64_t kt, int c, int weight_spread,
-                                 unsigned rows) {
-  if (kt >= kMaxSpreadTiles) return {0, rows};
-  const int i = static_cast<int>(2 * kt + c);
-  const unsigned exact = weight_spread <= kMaxExactBits
-                             ? BytesAtMost(block.bits[i], kMaxExactBits - weight_spread)
-                             : 0;
-  const unsigned other = rows & ~exact;
-  if (other == 0) return {};
-  const int d = kMaxExactSpreadFp32 - weight_spread;
-  const unsigned split = d >= 0 ? other & BytesAtMost(block.spread[i], 2 * d + 1) : 0;
-  return {split, other & ~split};
+// The rows of `rows` (a mask, bit r for row r of the block) whose chunk c of
+// tile kt the statistics leave open: not proven exact in fp32 (see
+// lofi_panels-inl.h's top). Those take RoundOpenRow.
+static inline unsigned OpenRows(const RowBlock& block, int64_t kt, int c, int weight_spread,
+                                unsigned rows) {
+  if (kt >= kMaxSpreadTiles || weight_spread > kMaxExactBits) return rows;
+  return rows & ~BytesAtMost(block.bits[2 * kt + c], kMaxExactBits - weight_spread);
 }
 
 // 7 (1 + 2^-19), exact in fp32: the factor of the exactness bounds
@@ -193,11 +203,23 @@ static inline __m512 ChunkMagnitudeSums(__m512i v) {
 // scaled activations of the tile for column half 0 and 1 (bf16 bits). A
 // sharper test than the chunk statistics, which bound activations and weight
 // scales apart (see lofi_panels-inl.h's top).
+// Chunk c of a row's scaled activations of both column halves (xs0, xs1:
+// the tile's 32 per half) in one vector, words 16 h + j, so that lanes 0 and
+// 8 of ChunkMagnitudeSums belong to half 0 and 1.
+static inline __m512i ChunkOfBothHalves(__m512i xs0, __m512i xs1, int c) {
+  return c == 0 ? _mm512_shuffle_i64x2(xs0, xs1, _MM_SHUFFLE(1, 0, 1, 0))
+                : _mm512_shuffle_i64x2(xs0, xs1, _MM_SHUFFLE(3, 2, 3, 2));
+}
+
+// 7 sum |xs_j| of chunk c, half 0 in lane 0 and half 1 in lane 8, rounded
+// up: at least every partial sum of the half's products xs_j code_j.
+static inline __m512 ChunkProductBounds(__m512i both_halves) {
+  return _mm512_mul_round_ps(ChunkMagnitudeSums(both_halves), _mm512_set1_ps(kBoundFactor),
+                             _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+}
+
 static inline bool ChunkIsExact(__m512i xs0, __m512i xs1, int c) {
-  // Chunk c of both halves in one vector (words 16 h + j), so that lanes 0
-  // and 8 of each fold below belong to half 0 and 1.
-  const __m512i v = c == 0 ? _mm512_shuffle_i64x2(xs0, xs1, _MM_SHUFFLE(1, 0, 1, 0))
-                           : _mm512_shuffle_i64x2(xs0, xs1, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m512i v = ChunkOfBothHalves(xs0, xs1, c);
   // Per half, the smallest non-zero exponent e (255 if all are zero): each
   // product xs * code is a multiple of q = 2^(e - 133) (7 significant bits
   // times an integer), and every partial sum is at most B = 7 sum |xs|. All
@@ -215,9 +237,22 @@ static inline bool ChunkIsExact(__m512i xs0, __m512i xs1, int c) {
           _mm512_add_epi32(_mm512_and_si512(e, _mm512_set1_epi32(0xFFFF)), _mm512_set1_epi32(18)),
           _mm512_set1_epi32(255)),
       23);
-  const __m512 bound = _mm512_mul_round_ps(ChunkMagnitudeSums(v), _mm512_set1_ps(kBoundFactor),
-                                           _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
-  return (_mm512_cmp_ps_mask(bound, _mm512_castsi512_ps(limit), _CMP_LT_OQ) & 0x0101) == 0x0101;
+  return (_mm512_cmp_ps_mask(ChunkProductBounds(v), _mm512_castsi512_ps(limit), _CMP_LT_OQ) &
+          0x0101) == 0x0101;
+}
+
+// Bounds on |s - S| for every fp32 sum s of chunk c's products in column half
+// 0 (lane 0) and 1 (lane 8), S the exact sum, from the row's scaled
+// activations: vdpbf16ps, FMAs and TDPBF16PS round at most 19 times in any
+// order (16 products, up to 4 partial sums added), each time by at most
+// 2^-24 of a partial sum, and every partial sum is at most B = 7 sum |xs_j|
+// (ChunkProductBounds), so by less than 2^-19 B in all; vdpbf16ps and
+// TDPBF16PS may also flush a denormal partial sum, less than 2^-126 each
+// time. So |s - S| < 2^-19 B + 2^-120, rounded up here.
+static inline __m512 ChunkSumErrorBounds(__m512i xs0, __m512i xs1, int c) {
+  return _mm512_fmadd_round_ps(ChunkProductBounds(ChunkOfBothHalves(xs0, xs1, c)),
+                               _mm512_set1_ps(0x1p-19f), _mm512_set1_ps(0x1p-120f),
+                               _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
 }
 
 // A row's scaled activations for column half h of a packed tile: its 32 LoFi
@@ -227,43 +262,22 @@ static inline __m512i ScaledActivations(__m512i a, const uint8_t* tile, int h) {
   return _mm512_mask_add_epi16(a, nonzero, a, avx512_bf16::ScaleBits(tile, h));
 }
 
-// Moves the scaled activations xs ([column half][tile row], bf16 bits) of
-// chunk c whose LoFi activation `a` (the row's 32 of the tile) has an
-// exponent below `threshold` to chunk c of xs_low (the other chunk's words
-// are left alone).
-static inline void SplitChunk(const uint16_t* a, int c, int threshold, uint16_t (*xs)[kTileDim],
-                              uint16_t (*xs_low)[kTileDim]) {
-  const __m512i e =
-      _mm512_and_si512(_mm512_srli_epi16(_mm512_loadu_si512(a), 7), _mm512_set1_epi16(0xFF));
-  const __mmask32 chunk = c == 0 ? 0x0000FFFFu : 0xFFFF0000u;
-  const __mmask32 low =
-      chunk & _mm512_cmplt_epu16_mask(e, _mm512_set1_epi16(static_cast<int16_t>(threshold)));
-  for (int h = 0; h < 2; ++h) {
-    const __m512i v = _mm512_load_si512(xs[h]);
-    _mm512_mask_storeu_epi16(xs_low[h], chunk, _mm512_maskz_mov_epi16(low, v));
-    _mm512_store_si512(xs[h], _mm512_maskz_mov_epi16(~low, v));
-  }
-}
+// Rounds chunk c of a packed tile into dst[0..31] (both column halves) for a
+// row whose sums neither check proved exact, from its fp32 sums of each half
+// (sum0, sum1: any order and instruction) where RoundIntoWithin settles it
+// with ChunkSumErrorBounds, else from the exact sum, in double, of the same
+// operands. xs: the row's scaled activations [column half][tile row] (bf16
+// bits). The sums come in registers: a load of part of a vector stored just
+// before waits for the store to retire on Zen 5.
+void RoundInexactRow(const uint8_t* tile, int c, const uint16_t (*xs)[kTileDim], __m512 sum0,
+                     __m512 sum1, float* dst);
 
-// The sum of chunk c of a packed tile for a row that is not kExact (`split`
-// tells which path), rounded into its Dst (both column halves, dst[0..31]).
-// xs and xs_low are the row's scaled activations ([column half][tile row],
-// bf16 bits): split rows add the fp32 sums of xs_low to sum0 and sum1
-// (those of xs, their large activations, per column half); double rows start
-// over in double from xs. The sums come in registers: a load of part of a
-// vector stored just before waits for the store to retire on Zen 5.
-void RoundOtherPath(bool split, const uint8_t* tile, int c, const uint16_t (*xs)[kTileDim],
-                    const uint16_t (*xs_low)[kTileDim], __m512 sum0, __m512 sum1, float* dst);
-
-// Chunk c of a packed tile for one row that its chunk statistics did not
-// prove exact (PathsOf: `split` or double), from the row's 32 LoFi
-// activations `a` of the tile: false, leaving dst alone, when its scaled
-// activations show the fp32 sum exact after all (ChunkIsExact), so that the
-// caller's sum applies; else true after rounding the split sums (split
-// threshold `threshold`, SplitChunk) or the double sum into dst[0..31]. For
-// kernels whose fp32 sums come from unscaled activations (the AMX set).
-bool RoundInexactRow(const uint8_t* tile, int c, const uint16_t* a, bool split, int threshold,
-                     float* dst);
+// The same for a row that OpenRows left open, from its 32 LoFi activations
+// `a` of the tile: RoundInto where its scaled activations prove the sums
+// exact after all (ChunkIsExact), else RoundInexactRow. For kernels whose
+// sums come from unscaled activations (the AMX set).
+void RoundOpenRow(const uint8_t* tile, int c, const uint16_t* a, __m512 sum0, __m512 sum1,
+                  float* dst);
 
 }  // namespace lmhead::avx512_lofi_bf16
 

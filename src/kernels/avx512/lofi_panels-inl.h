@@ -27,15 +27,15 @@
 //    again on its scaled activations xs_j = a_j 2^(E_j - 129), per column
 //    half (ChunkIsExact): q = 2^(e - 133) with e the smallest exponent of an
 //    xs_j, B = 7 sum |xs_j|. That clears about 84% of them.
-//  - A row whose chunk fails both checks by little (activation exponent spread
-//    up to 2 d + 1 with d = 10 - weight spread: about 2% of the chunks of
-//    N(0, 1) activations, with one activation far below the others) is split
-//    by activation exponent at top - d: the large and the small activations
-//    each span at most d binades, so each part's n is at most d + 8 (16
-//    products of < 2^(d + 1) times its q) and satisfies the check; two
-//    fp32 sums are exact and their double sum is S.
-//  - Other chunks sum the same operands in double, exact for spreads up to 39
-//    binades.
+//  - A row whose chunk fails both checks (about 1% of the row-chunks, mostly
+//    one activation far below the others) keeps its fp32 sum s, known only
+//    within 2^-19 B + 2^-120 of S whatever the order (ChunkSumErrorBounds):
+//    every rounding is at most 2^-24 of a partial sum. Rounding dst + s
+//    minus and plus that bound, each outward, gives Dst where both round
+//    alike (RoundIntoWithin: the rounding never decreases). Where a threshold
+//    lies within the bound (about 30% of those halves on trained-like data),
+//    the half is summed again in double from the same operands, exact for
+//    spreads up to 39 binades.
 //  - The products use the bf16 trick of fp32_bf16_avx512.cc: xs = a * 2^(E -
 //    129) on the bf16 exponent field, the code looked up as a bf16 integer
 //    (and widened to fp32 by a shift for the FMAs). A panel and row block
@@ -51,19 +51,19 @@
 // representable threshold, so the interval is the exact sum's. The reference
 // rounds the double sum, which is exact wherever it matters: a sum within a
 // double ulp of a threshold has |S| >= 2^-10 |dst + S|, so S's 24 bits end
-// within 35 bits of the top. Split and double chunk sums use the double sum.
+// within 35 bits of the top. Chunk sums redone in double round the double sum.
 // Dst and the packer's L1 partials (packer_l1_acc, spec §4.6) are fp32 arrays
 // of bf16 values, blocked over K as MakeLofiBlocking says.
 // Loop: per block of up to 8 rows, ScanRows stores the LoFi activations and
 // the chunk statistics once for all panels. Per panel and tile, the next
-// tile's xs (per column half) and chunk paths are prepared while this tile's
+// tile's xs (per column half) and open rows are prepared while this tile's
 // products run: on Zen 5 a vdpbf16ps broadcast of 4 bytes from a 64-byte
 // store still in flight waits about 14 cycles for the store to retire (the
 // same holds for any load narrower or wider than the store, which the
 // rounding paths avoid too). Each 64-byte block of codes is loaded and looked
 // up once for all rows; every vdpbf16ps broadcasts its xs pair from memory,
 // every FMA its xs widened to fp32.
-// A chunk where some row is not exact takes an out-of-line path, so that the
+// A chunk where some row is open takes an out-of-line path, so that the
 // common one keeps its 2 R sums in registers.
 #ifndef LMHEAD_KERNELS_AVX512_LOFI_PANELS_INL_H_
 #define LMHEAD_KERNELS_AVX512_LOFI_PANELS_INL_H_
@@ -110,15 +110,12 @@ struct DstState {
 // the chunk.
 template <int R>
 struct TileActivations {
-  ChunkPaths paths[2];
+  unsigned open[2];  // per chunk, the rows neither check proved exact (bit r: row r)
   // [row][column half][tile row]: the LoFi activations times the half's group
-  // scales (bf16 bits); the split rows' small activations are in xs_low.
+  // scales (bf16 bits).
   alignas(64) uint16_t xs[R][2][kTileDim];
-  alignas(64) uint16_t xs_low[R][2][kTileDim];
   // xs widened to fp32, for Products::kFma only.
   alignas(64) float xs32[R][2][kTileDim];
-
-  bool Mixed(int c) const { return (paths[c].split | paths[c].dbl) != 0; }
 };
 
 // act.xs32[r] from act.xs[r]: each bf16 pattern moved to the high word of a
@@ -136,27 +133,17 @@ template <int R>
   }
 }
 
-// Settles the rows that the chunk statistics could not prove exact in tile
-// kt (rare: see the top): those whose scaled activations show both column
-// halves exact become kExact; the split rows left move their small
-// activations to xs_low.
-template <int R, Products P>
-[[gnu::noinline]] void ResolveInexactRows(int64_t kt, const uint8_t* footer, const RowBlock& block,
-                                          TileActivations<R>& act) {
+// Clears from act.open the rows whose scaled activations prove their chunk
+// exact after all (ChunkIsExact), where the chunk statistics could not (rare:
+// see the top).
+template <int R>
+[[gnu::noinline]] void ResolveOpenRows(TileActivations<R>& act) {
   for (int c = 0; c < 2; ++c) {
-    ChunkPaths& paths = act.paths[c];
-    for (unsigned left = paths.split | paths.dbl; left != 0; left &= left - 1) {
+    for (unsigned left = act.open[c]; left != 0; left &= left - 1) {
       const int r = __builtin_ctz(left);
       if (ChunkIsExact(_mm512_load_si512(act.xs[r][0]), _mm512_load_si512(act.xs[r][1]), c)) {
-        paths.split &= ~(1u << r);
-        paths.dbl &= ~(1u << r);
+        act.open[c] &= ~(1u << r);
       }
-    }
-    const int d = kMaxExactSpreadFp32 - footer[kBfp4bFooterSpreads + 2 * kt + c];
-    for (unsigned left = paths.split; left != 0; left &= left - 1) {
-      const int r = __builtin_ctz(left);
-      SplitChunk(block.Row(r, kt), c, block.top[2 * kt + c][r] - d, act.xs[r], act.xs_low[r]);
-      if constexpr (P == Products::kFma) WidenRow(r, act);
     }
   }
 }
@@ -176,9 +163,9 @@ template <int R, Products P>
     if constexpr (P == Products::kFma) WidenRow(r, act);
   }
   for (int c = 0; c < 2; ++c) {
-    act.paths[c] = PathsOf(block, kt, c, footer[kBfp4bFooterSpreads + 2 * kt + c], (1u << R) - 1);
+    act.open[c] = OpenRows(block, kt, c, footer[kBfp4bFooterSpreads + 2 * kt + c], (1u << R) - 1);
   }
-  if (act.Mixed(0) || act.Mixed(1)) ResolveInexactRows<R, P>(kt, footer, block, act);
+  if ((act.open[0] | act.open[1]) != 0) ResolveOpenRows<R>(act);
 }
 
 // Sums per (row, column half) in ChunkSums for R rows: enough to keep 8
@@ -250,21 +237,20 @@ template <int R, Products P>
   }
 }
 
-// Rounds chunk c's sums into Dst when some row is not kExact (rare: see the
-// top). Out of line: the common case keeps its sums in registers.
+// Rounds chunk c's sums into Dst when some row is open (rare: see the top).
+// Out of line: the common case keeps its sums in registers.
 template <int R>
 [[gnu::noinline]] void RoundMixedChunk(const uint8_t* tile, int c, const TileActivations<R>& act,
                                        const __m512 (*sums)[2], float (*dst)[kTileDim]) {
-  const ChunkPaths& paths = act.paths[c];
-  for (unsigned left = ((1u << R) - 1) & ~(paths.split | paths.dbl); left != 0; left &= left - 1) {
+  const unsigned open = act.open[c];
+  for (unsigned left = ((1u << R) - 1) & ~open; left != 0; left &= left - 1) {
     const int r = __builtin_ctz(left);
     RoundInto(sums[r][0], dst[r]);
     RoundInto(sums[r][1], dst[r] + kFaceDim);
   }
-  for (unsigned left = paths.split | paths.dbl; left != 0; left &= left - 1) {
+  for (unsigned left = open; left != 0; left &= left - 1) {
     const int r = __builtin_ctz(left);
-    RoundOtherPath((paths.split >> r & 1) != 0, tile, c, act.xs[r], act.xs_low[r], sums[r][0],
-                   sums[r][1], dst[r]);
+    RoundInexactRow(tile, c, act.xs[r], sums[r][0], sums[r][1], dst[r]);
   }
 }
 
@@ -275,7 +261,7 @@ template <int R, Products P>
   for (int c = 0; c < 2; ++c) {
     __m512 sums[R][2];
     ChunkSums<R, P>(tile, c, act, sums);
-    if (act.Mixed(c)) {
+    if (act.open[c] != 0) {
       // Only this rare branch puts the sums in memory (a call clobbers every
       // vector register).
       alignas(64) __m512 stored[R][2];
