@@ -161,7 +161,7 @@ void GemmPanels(const MatmulArgs& args) {
               Tiles::LoadC(c, 32 * sizeof(float), both);
             }
             for (int i = 0; i < k_tiles; ++i) {
-              // Rows row0 + rb.. are a group of 32 (or 16, m <= 16) in x.
+              // Rows row0 + rb.. are one group of prepared.x (32 rows; 16 if m <= 16).
               const uint16_t* a = prepared.x.Row(row0 + rb, kt0 + i);
               Tiles::LoadA(0, a, kARowBytes);
               if (both) Tiles::LoadA(1, a + kARows * kTileDim, kARowBytes);

@@ -114,11 +114,10 @@ static inline bool RoundIntoWithin(__m512 sum, __m512 err, float* dst) {
   constexpr int kDown = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
   constexpr int kUp = _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC;
   const __m512 d = _mm512_load_ps(dst);
-  const __m512 e = err;
   const __m512i lowest =
-      RoundedBits(_mm512_add_round_ps(d, _mm512_sub_round_ps(sum, e, kDown), kDown));
+      RoundedBits(_mm512_add_round_ps(d, _mm512_sub_round_ps(sum, err, kDown), kDown));
   const __m512i highest =
-      RoundedBits(_mm512_add_round_ps(d, _mm512_add_round_ps(sum, e, kUp), kUp));
+      RoundedBits(_mm512_add_round_ps(d, _mm512_add_round_ps(sum, err, kUp), kUp));
   if (_mm512_cmpneq_epi32_mask(lowest, highest) != 0) return false;
   _mm512_store_si512(dst, lowest);
   return true;
@@ -176,7 +175,8 @@ static inline unsigned BytesAtMost(const uint8_t* v, int limit) {
 
 // The rows of `rows` (a mask, bit r for row r of the block) whose chunk c of
 // tile kt the statistics leave open: not proven exact in fp32 (see
-// lofi_panels-inl.h's top). Those take RoundOpenRow.
+// lofi_panels-inl.h's top). Those take the second check (ChunkIsExact), then
+// RoundInexactRow where it fails too.
 static inline unsigned OpenRows(const RowBlock& block, int64_t kt, int c, int weight_spread,
                                 unsigned rows) {
   if (kt >= kMaxSpreadTiles || weight_spread > kMaxExactBits) return rows;
@@ -198,11 +198,6 @@ static inline __m512 ChunkMagnitudeSums(__m512i v) {
   return _mm512_add_ps(sums, _mm512_permute_ps(sums, _MM_SHUFFLE(2, 3, 0, 1)));
 }
 
-// Whether every fp32 sum of chunk c's products with a row's scaled
-// activations is exact, in both column halves: xs0 and xs1 hold the row's 32
-// scaled activations of the tile for column half 0 and 1 (bf16 bits). A
-// sharper test than the chunk statistics, which bound activations and weight
-// scales apart (see lofi_panels-inl.h's top).
 // Chunk c of a row's scaled activations of both column halves (xs0, xs1:
 // the tile's 32 per half) in one vector, words 16 h + j, so that lanes 0 and
 // 8 of ChunkMagnitudeSums belong to half 0 and 1.
@@ -218,6 +213,11 @@ static inline __m512 ChunkProductBounds(__m512i both_halves) {
                              _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
 }
 
+// Whether every fp32 sum of chunk c's products with a row's scaled
+// activations is exact, in both column halves: xs0 and xs1 hold the row's 32
+// scaled activations of the tile for column half 0 and 1 (bf16 bits). A
+// sharper test than the chunk statistics, which bound activations and weight
+// scales apart (see lofi_panels-inl.h's top).
 static inline bool ChunkIsExact(__m512i xs0, __m512i xs1, int c) {
   const __m512i v = ChunkOfBothHalves(xs0, xs1, c);
   // Per half, the smallest non-zero exponent e (255 if all are zero): each
