@@ -137,7 +137,7 @@ void DoubleChunkSum(const uint8_t* tile, int c, int h, const uint16_t* xs, __m51
 
 ScannedRows::ScannedRows(const MatmulArgs& args, int64_t first_row, int64_t num_rows)
     : first_row_(first_row),
-      lofi_x_(num_rows, args.w.k_tiles, kBlockRows),
+      lofi_x_(num_rows, args.w.k_tiles, 1),
       blocks_(static_cast<size_t>((num_rows + kBlockRows - 1) / kBlockRows)) {
   for (int64_t row0 = 0; row0 < num_rows; row0 += kBlockRows) {
     RowBlock& block = blocks_[static_cast<size_t>(row0 / kBlockRows)];

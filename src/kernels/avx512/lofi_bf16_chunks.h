@@ -60,7 +60,8 @@ void ScanRows(const MatmulArgs& args, int64_t row0, int rows, RowBlock& block);
 
 // The ScanRows results of rows [first_row, first_row + num_rows), one
 // RowBlock per 8 rows (first_row a multiple of 8), the LoFi activations of
-// all rows in one ActivationTiles (groups of 8, 16 or 32 rows), where each
+// all rows in one ActivationTiles (groups of 1, 2, 4, ... 32 rows: as many
+// as there are up to 32, so that a block never spans two), where each
 // block's x points. PrepareTtLofiPanels returns those of every row; the AMX
 // set reads the same, its A tiles straight from the groups.
 class ScannedRows final : public PreparedActivations {
