@@ -36,7 +36,7 @@ constexpr MatmulKernels kMatmulKernels[] = {
      MatmulFp32Avx2, 1},
     {"matmul/bfp4b/tt-lofi/amx", TileFormat::kBfp4b, Numerics::kTtLofi,
      kCpuAvx512 | kCpuAvx512Bf16 | kCpuAmxBf16, MatmulTtLofiAmx, MatmulTtLofiAmx, 1,
-     TileLayout::kBfp4bPanels, PrepareTtLofiPanels, true},
+     TileLayout::kBfp4bPanels, PrepareTtLofiAmx, true},
     {"matmul/bfp4b/tt-lofi/avx512bf16", TileFormat::kBfp4b, Numerics::kTtLofi,
      kCpuAvx512 | kCpuAvx512Bf16, MatmulTtLofiAvx512Bf16, MatmulTtLofiAvx512Bf16, 1,
      TileLayout::kBfp4bPanels, PrepareTtLofiPanels, true},

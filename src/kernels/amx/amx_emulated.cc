@@ -188,7 +188,7 @@ const MatmulKernels& EmulatedAmxLofiKernels() {
                                              .gemm = EmulatedLofi,
                                              .nr_tiles = 1,
                                              .layout = TileLayout::kBfp4bPanels,
-                                             .prepare = PrepareTtLofiPanels,
+                                             .prepare = PrepareTtLofiAmx,
                                              .rows_independent = true};
   return kKernels;
 }

@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "kernels/activation_tiles.h"
 #include "kernels/amx/amx_bfp4_vnni.h"
 #include "kernels/amx/amx_matmul-inl.h"
 #include "kernels/amx/amx_tile_config.h"
@@ -49,6 +50,29 @@
 namespace lmhead::amx {
 
 inline constexpr int kLofiRowChunk = 128;
+
+// What the set prepares once per input (PrepareTtLofiAmx): the tt-lofi panel
+// sets' scan, which rows below kAmxMinRows take along to the FMA set (its own
+// prepare), and its LoFi activations again in tile order, from whose groups
+// of 16 or 32 rows the A tiles load.
+class AmxLofiRows final : public PreparedActivations {
+ public:
+  explicit AmxLofiRows(const MatmulArgs& args)
+      : scanned(args, 0, args.m), a(ScannedArgs(args, scanned), kARows) {}
+
+  const avx512_lofi_bf16::ScannedRows scanned;
+  const ActivationTiles a;
+
+ private:
+  // args with x the scan's LoFi activations (zero from K on).
+  static MatmulArgs ScannedArgs(MatmulArgs args, const avx512_lofi_bf16::ScannedRows& scanned) {
+    if (args.m > 0) {
+      args.x = scanned.Block(0).x;
+      args.x_stride = scanned.Block(0).x_stride;
+    }
+    return args;
+  }
+};
 
 // What a pass keeps: Dst and the packer's L1 partials of its rows (bf16
 // values as fp32), one chunk's sums, and two decoded tiles, so that decoding
@@ -92,8 +116,10 @@ static inline void RoundChunk(const uint8_t* tile, int64_t kt, int c, const uint
 // configured for them.
 template <typename Tiles>
 void LofiPass(const MatmulArgs& args, const LofiBlocking& blocking, int max_sum,
-              const avx512_lofi_bf16::ScannedRows& scanned, int64_t nt, int64_t row0, int rows,
+              const AmxLofiRows& prepared, int64_t nt, int64_t row0, int rows,
               LofiPassState& state) {
+  const avx512_lofi_bf16::ScannedRows& scanned = prepared.scanned;
+  const ActivationTiles& tiles = prepared.a;
   constexpr int kBlock = avx512_lofi_bf16::kBlockRows;
   const uint8_t* panel = Panel(args, nt);
   const uint8_t* footer = Footer(args, nt);
@@ -107,10 +133,9 @@ void LofiPass(const MatmulArgs& args, const LofiBlocking& blocking, int max_sum,
   }
   if (fast != 0) {
     const bool both = rows > kARows;
-    // The pass's rows are one ActivationTiles group (row0 is a multiple of 32,
-    // and groups hold 32 rows where m > 16): A0 and A1 load from its tile
-    // rows, 64 bytes per row.
-    const avx512_lofi_bf16::RowBlock& first = *blocks[0];
+    // The pass's rows are one group of `tiles` (row0 is a multiple of 32, and
+    // groups hold 32 rows where m > 16): A0 and A1 load from its tile rows,
+    // 64 bytes per row.
     for (int64_t block_idx = 0; block_idx < blocking.num_blocks; ++block_idx) {
       avx512_lofi_bf16::BeginBlock(blocking, block_idx, rows, state.dst, state.l1);
       const int64_t kt_end = (block_idx + 1) * args.lofi.in0_block_w;
@@ -120,7 +145,7 @@ void LofiPass(const MatmulArgs& args, const LofiBlocking& blocking, int max_sum,
         BTilePair& decoded = state.b[kt & 1];
         DecodePanelTile(tile, decoded);
         for (int c = 0; c < 2; ++c) {
-          const uint16_t* a = first.Row(0, kt) + c * kFaceDim;
+          const uint16_t* a = tiles.Row(row0, kt) + c * kFaceDim;
           Tiles::ZeroC(both);
           Tiles::LoadA(0, a, kARowBytes);
           if (both) Tiles::LoadA(1, a + kARows * kTileDim, kARowBytes);
@@ -142,18 +167,17 @@ void LofiPass(const MatmulArgs& args, const LofiBlocking& blocking, int max_sum,
   }
 }
 
-// Any m: the rows' scan from the caller (the set's prepare,
-// PrepareTtLofiPanels) or made here.
+// Any m: the rows' scan and tiles from the caller (the set's prepare,
+// PrepareTtLofiAmx) or made here.
 template <typename Tiles>
 void LofiPanels(const MatmulArgs& args) {
   if (args.m <= 0 || args.nt_begin >= args.nt_end) return;
   const LofiBlocking blocking = MakeLofiBlocking(args);
   const int max_sum = avx512_lofi::MaxExponentSum(2 * args.w.k_tiles + blocking.num_blocks);
-  std::optional<avx512_lofi_bf16::ScannedRows> own;
-  if (args.prepared == nullptr) own.emplace(args, 0, args.m);
-  const auto& scanned = args.prepared != nullptr
-                            ? static_cast<const avx512_lofi_bf16::ScannedRows&>(*args.prepared)
-                            : *own;
+  std::optional<AmxLofiRows> own;
+  if (args.prepared == nullptr) own.emplace(args);
+  const auto& prepared =
+      args.prepared != nullptr ? static_cast<const AmxLofiRows&>(*args.prepared) : *own;
   LofiPassState state;
   int configured_rows = 0;  // LDTILECFG only when a pass's row count changes
   for (int64_t chunk0 = 0; chunk0 < args.m; chunk0 += kLofiRowChunk) {
@@ -166,7 +190,7 @@ void LofiPanels(const MatmulArgs& args) {
           Tiles::Begin(std::min(rows, kARows), std::max(rows - kARows, 0), kChunkPairs);
           configured_rows = rows;
         }
-        LofiPass<Tiles>(args, blocking, max_sum, scanned, nt, row0, rows, state);
+        LofiPass<Tiles>(args, blocking, max_sum, prepared, nt, row0, rows, state);
       }
     }
   }

@@ -137,12 +137,13 @@ void DoubleChunkSum(const uint8_t* tile, int c, int h, const uint16_t* xs, __m51
 
 ScannedRows::ScannedRows(const MatmulArgs& args, int64_t first_row, int64_t num_rows)
     : first_row_(first_row),
-      lofi_x_(num_rows, args.w.k_tiles, 1),
+      lofi_x_(static_cast<size_t>((num_rows + kBlockRows - 1) / kBlockRows * kBlockRows *
+                                  args.w.k_tiles)),
       blocks_(static_cast<size_t>((num_rows + kBlockRows - 1) / kBlockRows)) {
   for (int64_t row0 = 0; row0 < num_rows; row0 += kBlockRows) {
     RowBlock& block = blocks_[static_cast<size_t>(row0 / kBlockRows)];
-    block.x = lofi_x_.Row(row0, 0);
-    block.tile_stride = lofi_x_.tile_stride();
+    block.x = lofi_x_[static_cast<size_t>(row0 * args.w.k_tiles)].x;
+    block.x_stride = args.w.k_tiles * kTileDim;
     ScanRows(args, first_row + row0,
              static_cast<int>(std::min<int64_t>(kBlockRows, num_rows - row0)), block);
   }
@@ -159,13 +160,12 @@ void ScanRows(const MatmulArgs& args, int64_t row0, int rows, RowBlock& block) {
   // Locals: the byte stores below may alias args' and block's fields.
   const int64_t k = args.k;
   const int64_t k_tiles = args.w.k_tiles;
-  const int64_t tile_stride = block.tile_stride;
   for (int r = 0; r < rows; ++r) {
     const uint16_t* x = args.x + (row0 + r) * args.x_stride;
-    uint16_t* lofi_x = block.x + r * kTileDim;
+    uint16_t* lofi_x = block.x + r * block.x_stride;
     for (int64_t kt = 0; kt < k_tiles; ++kt) {
       const __m512i a = LofiActivations(_mm512_maskz_loadu_epi16(KMask(k, kt), x + kt * kTileDim));
-      _mm512_store_si512(lofi_x + kt * tile_stride, a);
+      _mm512_store_si512(lofi_x + kt * kTileDim, a);
       const ChunkStats stats = ChunkStatsOf(a);
       range_lo = _mm512_min_epi32(range_lo, stats.lo);
       range_hi = _mm512_max_epi32(range_hi, stats.hi);

@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/activation_tiles.h"
 #include "kernels/avx512/bf16_panels_avx512.h"
 #include "kernels/avx512/lofi_avx512_blocks.h"
 #include "kernels/kernels.h"
@@ -32,18 +31,18 @@ inline constexpr int64_t kMaxSpreadTiles = 512;
 // The activations of up to 8 rows, as the kernel's products and checks need
 // them.
 struct RowBlock {
-  // Row r's LoFi activations of tile row kt (bf16 bits), zero from K on, at
-  // Row(r, kt): rows of an ActivationTiles group, x at row 0 and tile row 0.
-  // The caller owns the buffer; ScanRows fills it.
+  // Row r's LoFi activations (bf16 bits) at x + r * x_stride, x_stride >=
+  // 32 Kt, zero from K on; the caller owns the buffer, ScanRows fills it.
   uint16_t* x = nullptr;
-  int64_t tile_stride = 0;           // ActivationTiles::tile_stride
+  int64_t x_stride = 0;
   avx512_lofi::ExponentRange range;  // of every non-zero LofiSrcB(x)
   int max_spread = 0;                // the largest chunk spread
   // [2 kt + chunk][row]: the chunk's n (lofi_panels-inl.h's top; 0 when
   // every activation is zero).
   uint8_t bits[2 * kMaxSpreadTiles][kBlockRows];
 
-  const uint16_t* Row(int r, int64_t kt) const { return x + kt * tile_stride + r * kTileDim; }
+  // Row r's 32 LoFi activations of tile row kt.
+  const uint16_t* Row(int r, int64_t kt) const { return x + r * x_stride + kt * kTileDim; }
 };
 
 // LofiSrcB on 32 bf16 patterns: denormals flushed (sign kept), the last
@@ -60,10 +59,11 @@ void ScanRows(const MatmulArgs& args, int64_t row0, int rows, RowBlock& block);
 
 // The ScanRows results of rows [first_row, first_row + num_rows), one
 // RowBlock per 8 rows (first_row a multiple of 8), the LoFi activations of
-// all rows in one ActivationTiles (groups of 1, 2, 4, ... 32 rows: as many
-// as there are up to 32, so that a block never spans two), where each
-// block's x points. PrepareTtLofiPanels returns those of every row; the AMX
-// set reads the same, its A tiles straight from the groups.
+// all rows in one row-major buffer: row r at Block(first_row).x + (r -
+// first_row) * x_stride. (Row-major, not in tile order: each row of a block
+// is then one stream the hardware prefetchers follow; in tile order the FMA
+// set's prefill ran 9% slower.) PrepareTtLofiPanels returns those of every
+// row; the AMX set's prepare adds a copy in tile order for its A tiles.
 class ScannedRows final : public PreparedActivations {
  public:
   ScannedRows(const MatmulArgs& args, int64_t first_row, int64_t num_rows);
@@ -72,8 +72,13 @@ class ScannedRows final : public PreparedActivations {
   const RowBlock& Block(int64_t row0) const;
 
  private:
+  // A tile row of 32 activations per cache line.
+  struct alignas(64) TileRow {
+    uint16_t x[kTileDim];
+  };
+
   int64_t first_row_;
-  ActivationTiles lofi_x_;
+  std::vector<TileRow> lofi_x_;  // [row][tile row]; each block's x points in
   std::vector<RowBlock> blocks_;
 };
 
