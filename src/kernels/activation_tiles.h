@@ -2,14 +2,16 @@
 // Activation rows in tile order: per group of rows and tile row kt, the group's 32 values side by
 // side.
 //
-// The panel kernels read, for each weight tile kt, the 32 activations of tile
-// row kt of each of their rows. In row-major x those are K x 2 bytes apart
-// (14 KB for DeepSeek-V3), so a pass over 32 rows reads 32 separate streams
-// and one AMX A tile (16 rows of 64 bytes) touches 16 pages. Here they are
-// one contiguous block per group of rows and tile row: one stream that the
-// hardware prefetchers follow, and A tiles that load with a 64-byte stride.
-// The AMX sets and the tt-lofi panel kernels read their activations so, each
-// set's prepare (kernels.h) building them once per input.
+// The AMX kernels load, for each weight tile kt, an A tile: tile row kt of 16
+// activation rows, 64 bytes each. In row-major x those rows are K x 2 bytes
+// apart (14 KB for DeepSeek-V3), so one tile load touches 16 pages and a
+// pass over 32 rows reads 32 separate streams that no prefetcher follows
+// (one instruction, 16 addresses). Here they are one contiguous block per
+// group of rows and tile row, loaded with a 64-byte stride. Both AMX sets
+// read their activations so, their prepares (kernels.h) building them once
+// per input. The vdpbf16ps and FMA panel kernels stay on row-major rows:
+// their 8 rows are 8 streams the prefetchers follow, and a tiled copy made
+// one of their prefills slower (docs/performance.md).
 //
 // Layout: groups of group_rows() rows; row r of group g at tile row kt is the
 // 32 values at ((g Kt + kt) group_rows() + r % group_rows()) 32, 64-byte
