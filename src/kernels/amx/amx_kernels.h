@@ -29,8 +29,9 @@ std::unique_ptr<PreparedActivations> PrepareFp32Amx(const MatmulArgs& args);
 // tt-lofi numerics for bfp4_b weights in TileLayout::kBfp4bPanels, bit-exact
 // with MatmulTtLofiReference: chunk sums from TDPBF16PS where provably exact
 // (amx_lofi-inl.h), rounded into Dst with AVX-512. Serves gemv and gemm; rows
-// below kAmxMinRows go to MatmulTtLofiAvx512Fma (same bits), which outran the vdpbf16ps set on an
-// AMX host, where vdpbf16ps issues at half the FMA rate (docs/performance.md).
+// below kAmxMinRows go to MatmulTtLofiAvx512Fma (same bits), which outran
+// the vdpbf16ps set on an AMX host, where vdpbf16ps issues at half the FMA
+// rate (docs/performance.md).
 void MatmulTtLofiAmx(const MatmulArgs& args);
 // Its prepare: the panel sets' scan (PrepareTtLofiPanels) plus its LoFi
 // activations in tile order (activation_tiles.h), from which the A tiles load.

@@ -11,10 +11,10 @@
 // differs:
 //  - Per tile and LoFi chunk (16 k), TDPBF16PS computes C = A B from zeroed
 //    C tiles: A holds the chunk's LoFi activations of up to 32 rows
-//    (ScanRows), B its 8 k pairs of weights decoded exactly to bf16 (code x
-//    2^(E - 129)). Each product is exact in fp32, and where the chunk
-//    statistics (OpenRows) prove every partial sum representable, C is the
-//    exact chunk sum whatever order and rounding TDPBF16PS uses inside.
+//    (ScanRows, copied in tile order: AmxLofiRows), B its 8 k pairs of weights decoded exactly to
+//    bf16 (code x 2^(E - 129)). Each product is exact in fp32, and where the chunk statistics
+//    (OpenRows) prove every partial sum representable, C is the exact chunk sum whatever order and
+//    rounding TDPBF16PS uses inside.
 //  - The panel check (PanelIsFast) keeps every operand and every non-zero
 //    partial sum normal, so TDPBF16PS's flushing of denormal inputs and
 //    results never applies; the 8-row blocks it refuses are redone by
