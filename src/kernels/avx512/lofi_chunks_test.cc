@@ -67,9 +67,10 @@ struct ColumnCodesTile {
 // is exact), times 1 in column half 0 and 2 in half 1. Dst + S lands 2^-30
 // (times the scale) past the rounding threshold T = 1 + 7 * 2^-11 in lanes 0
 // and 2, where each sum errs by 0.75 of the bound to the other side of T: a
-// bound too small, or half 0's bound used for half 1 (half as large), would
-// round those lanes the wrong way. Lane 1 is far from any threshold (the
-// bound settles it); the other lanes take random Dst and errors.
+// rounding that ignored the bound, or used half 0's bound (half as large) for
+// half 1, would round those lanes the wrong way. Lane 1 is far from any
+// threshold (the bound settles it); the other lanes take random Dst and
+// errors. (A bound too small for the kernels' sums is the next test's.)
 TEST_F(LofiChunksTest, SumsWithinTheBoundRoundAsTheExactSum) {
   std::mt19937 rng(5);
   uint32_t codes[kTileDim];
