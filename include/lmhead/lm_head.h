@@ -39,11 +39,16 @@
 
 namespace lmhead {
 
+// The most worker threads OpenOptions::num_threads (and every --threads flag)
+// takes: above any CPU's count, low enough that a mistyped count cannot
+// exhaust the process's thread limit.
+inline constexpr int kMaxThreads = 1024;
+
 struct OpenOptions {
   Numerics numerics = Numerics::kTtLofi;
   CompatMode compat = CompatMode::kSeed;
   int64_t input_row_idx = 0;      // Mesh row the host writes the input to.
-  int num_threads = 0;            // 0: every hardware thread.
+  int num_threads = 0;            // 0: every hardware thread; at most kMaxThreads.
   bool verify_checksums = false;  // Hash every shard byte at Open (slow for full size).
   // The processes the mesh's devices are spread over; null: this process holds
   // every device. Every rank calls Open, Decode and Prefill with the same

@@ -394,6 +394,23 @@ TEST(LmHeadTest, BadInputsAreClearErrors) {
             StatusCode::kNotFound);
 }
 
+// A thread count past kMaxThreads once spawned that many threads until the
+// process ran out of them.
+TEST(LmHeadTest, ThreadCountsOutOfRangeAreClearErrors) {
+  const Model model = MakeModel("threads", 1024, MeshShape{1, 2});
+  for (const int num_threads : {-1, kMaxThreads + 1, 100000}) {
+    OpenOptions open;
+    open.num_threads = num_threads;
+    auto head = LmHead::Open(model.weights, open);
+    ASSERT_FALSE(head.ok()) << num_threads;
+    EXPECT_EQ(head.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(head.status().message().find("num_threads=" + std::to_string(num_threads)),
+              std::string::npos)
+        << head.status().message();
+    EXPECT_NE(head.status().message().find(std::to_string(kMaxThreads)), std::string::npos);
+  }
+}
+
 TEST(LmHeadTest, CorruptedShardIsCaughtByChecksums) {
   const Model model = MakeModel("corrupt", 1024, MeshShape{1, 2});
   const fs::path shard = fs::path(model.weights) / ShardFileName(1);

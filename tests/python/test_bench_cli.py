@@ -117,6 +117,13 @@ def test_onednn_runs_on_the_thread_count_given(work):
     (["--m", "0"], ["--m", "'0'", "1..32"]),
     (["--m", "2,x"], ["'x'"]),
     (["--numerics", "fp64"], ["fp64"]),
+    # Each of these once crashed (no timed call to take a median of) or spawned
+    # threads until the process had no more.
+    (["--repetitions", "0"], ["--repetitions", "0"]),
+    (["--prefill-repetitions", "-2"], ["--prefill-repetitions", "-2"]),
+    (["--seq-len", "0"], ["--seq-len", "0"]),
+    (["--threads", "100000"], ["--threads", "100000", "1024"]),
+    (["--threads", "-1"], ["--threads", "-1"]),
 ])
 def test_bad_flags_exit_1_naming_the_value(tmp_path, args, words):
     done = lmhead("bench", "--work-dir", tmp_path / "unused", *args)

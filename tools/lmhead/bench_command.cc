@@ -260,17 +260,22 @@ CommandMain RegisterBenchCommand(CLI::App& sub) {
       ->check(CLI::IsMember({"decode", "prefill", "both"}))
       ->capture_default_str();
   sub.add_option("--m", flags->m_list, "Decode rows, comma-separated")->capture_default_str();
-  sub.add_option("--seq-len", flags->seq_len, "Prefill rows")->capture_default_str();
+  sub.add_option("--seq-len", flags->seq_len, "Prefill rows")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   sub.add_option("--numerics", flags->numerics, "fp32 and/or tt-lofi, comma-separated")
       ->capture_default_str();
   sub.add_option("--compare", flags->compare, "onednn: also time oneDNN's bf16 matmul (prefill)")
       ->check(CLI::IsMember({"", "onednn"}));
   sub.add_option("--repetitions", flags->repetitions, "Timed decode calls per case")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub.add_option("--prefill-repetitions", flags->prefill_repetitions,
                  "Timed prefill calls per case")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub.add_option("--threads", flags->threads, "Worker threads (0: all cores)")
+      ->check(CLI::Range(0, kMaxThreads))
       ->capture_default_str();
   sub.add_option("--work-dir", flags->work_dir, "Cache of the synthetic checkpoint and shards")
       ->capture_default_str();

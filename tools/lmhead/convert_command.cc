@@ -11,6 +11,7 @@
 #include "command.h"
 #include "lmhead/convert.h"
 #include "lmhead/formats.h"
+#include "lmhead/lm_head.h"
 #include "lmhead/plan.h"
 
 namespace lmhead::cli {
@@ -49,6 +50,7 @@ void AddFlags(CLI::App& sub, ConvertFlags& flags) {
   sub.add_flag("--pad-vocab", flags.pad_vocab,
                "Pad the vocabulary with zero columns when the device count does not divide it");
   sub.add_option("--threads", flags.threads, "Worker threads (0 = all hardware threads)")
+      ->check(CLI::Range(0, kMaxThreads))
       ->capture_default_str();
   sub.add_flag("--quiet,-q", flags.quiet, "No progress output");
 }

@@ -185,6 +185,7 @@ CommandMain RegisterDemoCommand(CLI::App& sub) {
   sub.add_option("--pcc-rows", flags->pcc_rows, "Prefill rows checked against fp32")
       ->capture_default_str();
   sub.add_option("--threads", flags->threads, "Worker threads (0: all cores)")
+      ->check(CLI::Range(0, kMaxThreads))
       ->capture_default_str();
   sub.add_option("--seed", flags->seed, "Seed of the checkpoint and inputs")
       ->capture_default_str();

@@ -309,6 +309,7 @@ CommandMain RegisterRunCommand(CLI::App& sub) {
   sub.add_option("--mesh", flags->mesh,
                  "Expected mesh RxC: fail unless the weights were converted for it");
   sub.add_option("--threads", flags->threads, "Worker threads per process (0: all cores)")
+      ->check(CLI::Range(0, kMaxThreads))
       ->capture_default_str();
   sub.add_option("--timeout", flags->timeout,
                  "Under mpirun: seconds any collective may wait for a rank before every rank "

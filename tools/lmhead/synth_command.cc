@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "lmhead/convert.h"
+#include "lmhead/lm_head.h"
 #include "lmhead/plan.h"
 #include "lmhead/safetensors.h"
 
@@ -42,6 +43,7 @@ void AddFlags(CLI::App& sub, SynthFlags& flags) {
                  "Number of safetensors files; > 1 writes model.safetensors.index.json")
       ->capture_default_str();
   sub.add_option("--threads", flags.threads, "Worker threads (0 = all hardware threads)")
+      ->check(CLI::Range(0, kMaxThreads))
       ->capture_default_str();
 }
 
