@@ -117,6 +117,9 @@ def test_onednn_runs_on_the_thread_count_given(work):
     (["--m", "0"], ["--m", "'0'", "1..32"]),
     (["--m", "2,x"], ["'x'"]),
     (["--numerics", "fp64"], ["fp64"]),
+    # An empty list once ran no decode case (--m) or nothing at all (--numerics).
+    (["--m", ","], ["--m", "','", "no decode row count"]),
+    (["--numerics", ","], ["--numerics", "no numerics"]),
     # Each of these once crashed (no timed call to take a median of) or spawned
     # threads until the process had no more.
     (["--repetitions", "0"], ["--repetitions", "0"]),

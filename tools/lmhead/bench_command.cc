@@ -71,6 +71,10 @@ Result<std::vector<int64_t>> ParseRows(const std::string& text) {
     }
     rows.push_back(value);
   }
+  if (rows.empty()) {
+    return Status::InvalidArgument(
+        fmt::format("[bench] --m '{}' names no decode row count; pass e.g. --m 1,8,32", text));
+  }
   return rows;
 }
 
@@ -174,6 +178,10 @@ Status RunBench(const BenchFlags& flags) {
   LMHEAD_ASSIGN_OR_RETURN(std::vector<int64_t> m_list, ParseRows(flags.m_list));
   for (const std::string& name : Split(flags.numerics)) {
     LMHEAD_RETURN_IF_ERROR(ParseNumerics(name).status());
+  }
+  if (Split(flags.numerics).empty()) {
+    return Status::InvalidArgument(fmt::format(
+        "[bench] --numerics '{}' names no numerics; pass fp32, tt-lofi or both", flags.numerics));
   }
   if (!flags.json) std::printf("lmhead bench: DeepSeek-V3 head, 4x8 wormhole_b0-galaxy emulated\n");
   LMHEAD_ASSIGN_OR_RETURN(
