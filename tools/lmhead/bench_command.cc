@@ -19,6 +19,7 @@ namespace {
 
 constexpr size_t kProbeBytes = size_t{1} << 30;  // read-bandwidth probe buffer
 constexpr int kDecodeInputs = 16;                // distinct decode inputs, used in turn
+constexpr int kMaxRepetitions = 1000000;         // --repetitions, --prefill-repetitions
 
 struct BenchFlags {
   std::string mode = "both";
@@ -269,18 +270,18 @@ CommandMain RegisterBenchCommand(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--m", flags->m_list, "Decode rows, comma-separated")->capture_default_str();
   sub.add_option("--seq-len", flags->seq_len, "Prefill rows")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 31))
       ->capture_default_str();
   sub.add_option("--numerics", flags->numerics, "fp32 and/or tt-lofi, comma-separated")
       ->capture_default_str();
   sub.add_option("--compare", flags->compare, "onednn: also time oneDNN's bf16 matmul (prefill)")
       ->check(CLI::IsMember({"", "onednn"}));
   sub.add_option("--repetitions", flags->repetitions, "Timed decode calls per case")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, kMaxRepetitions))
       ->capture_default_str();
   sub.add_option("--prefill-repetitions", flags->prefill_repetitions,
                  "Timed prefill calls per case")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, kMaxRepetitions))
       ->capture_default_str();
   sub.add_option("--threads", flags->threads, "Worker threads (0: all cores)")
       ->check(CLI::Range(0, kMaxThreads))

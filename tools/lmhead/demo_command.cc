@@ -180,9 +180,15 @@ CommandMain RegisterDemoCommand(CLI::App& sub) {
   sub.add_option("--model", flags->model, "Built-in model")->capture_default_str();
   sub.add_option("--mesh", flags->mesh, "Mesh RxC")->capture_default_str();
   sub.add_option("--device", flags->device, "Device preset")->capture_default_str();
-  sub.add_option("--users", flags->users, "Decode rows (1..32)")->capture_default_str();
-  sub.add_option("--prefill-len", flags->prefill_len, "Prefill tokens")->capture_default_str();
+  // Checked here, before the demo writes its checkpoint and shards.
+  sub.add_option("--users", flags->users, "Decode rows (1..32)")
+      ->check(CLI::Range(int64_t{1}, int64_t{32}))
+      ->capture_default_str();
+  sub.add_option("--prefill-len", flags->prefill_len, "Prefill tokens")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 31))
+      ->capture_default_str();
   sub.add_option("--pcc-rows", flags->pcc_rows, "Prefill rows checked against fp32")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 31))
       ->capture_default_str();
   sub.add_option("--threads", flags->threads, "Worker threads (0: all cores)")
       ->check(CLI::Range(0, kMaxThreads))
