@@ -210,11 +210,8 @@ Status Commit(const ConvertInput& input, const ConvertOptions& options,
 Result<ConvertReport> ConvertCheckpoint(const ConvertOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   LMHEAD_ASSIGN_OR_RETURN(const ConvertInput input, ResolveConvertInput(options));
-  std::error_code ec;
-  fs::create_directories(options.out_dir, ec);
-  if (ec)
-    return Status::IOError(
-        fmt::format("[Convert] cannot create {}: {}", options.out_dir, ec.message()));
+  LMHEAD_ASSIGN_OR_RETURN(OutputDirectory out_dir,
+                          OutputDirectory::Create(options.out_dir, "[Convert]"));
   LMHEAD_RETURN_IF_ERROR(
       RemoveStaleTempFiles(options.out_dir, {"device_", "manifest.json"}).status());
   const uint64_t source_xxh3 = HashSource(input.source);
@@ -237,6 +234,7 @@ Result<ConvertReport> ConvertCheckpoint(const ConvertOptions& options) {
   }
   LMHEAD_RETURN_IF_ERROR(ConvertAll(input, options, devices, &progress));
   LMHEAD_RETURN_IF_ERROR(Commit(input, options, devices, source_xxh3));
+  out_dir.Keep();
   ConvertReport report;
   report.manifest_path = (fs::path(options.out_dir) / "manifest.json").string();
   report.tensor_name = input.tensor_name;

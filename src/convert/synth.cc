@@ -177,12 +177,8 @@ float SynthValue(uint64_t seed, int64_t hidden_size, int64_t row, int64_t col) {
 Result<SynthReport> SynthesizeCheckpoint(const SynthOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   LMHEAD_RETURN_IF_ERROR(ValidateSynthOptions(options));
-  std::error_code ec;
-  fs::create_directories(options.out_dir, ec);
-  if (ec) {
-    return Status::IOError(
-        fmt::format("[Synth] cannot create {}: {}", options.out_dir, ec.message()));
-  }
+  LMHEAD_ASSIGN_OR_RETURN(OutputDirectory out_dir,
+                          OutputDirectory::Create(options.out_dir, "[Synth]"));
   LMHEAD_RETURN_IF_ERROR(RemoveStaleTempFiles(options.out_dir, {"model", "config.json"}).status());
   SynthReport report;
   report.tensor_name = options.tied_embedding ? "model.embed_tokens.weight" : "lm_head.weight";
@@ -206,11 +202,13 @@ Result<SynthReport> SynthesizeCheckpoint(const SynthOptions& options) {
     report.files.push_back("model.safetensors.index.json");
   } else {
     // A stale index from an earlier sharded run would shadow the new file.
+    std::error_code ec;
     fs::remove(index_path, ec);
   }
   LMHEAD_RETURN_IF_ERROR(WriteFileAtomically((fs::path(options.out_dir) / "config.json").string(),
                                              ConfigJson(options)));
   report.files.push_back("config.json");
+  out_dir.Keep();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

@@ -227,6 +227,37 @@ Status TempFile::Commit() {
   return Status::Ok();
 }
 
+Result<OutputDirectory> OutputDirectory::Create(const std::string& path, std::string_view what) {
+  OutputDirectory dir;
+  std::error_code ec;
+  // The missing directories, from `path` up to the first that exists.
+  for (std::filesystem::path p = std::filesystem::absolute(path, ec);
+       !ec && !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
+    dir.created_.insert(dir.created_.begin(), p.string());
+    if (p == p.parent_path()) break;
+  }
+  std::filesystem::create_directories(path, ec);
+  if (ec) {
+    return Status::IOError(fmt::format("{} cannot create {}: {}; pass a directory you may write",
+                                       what, path, ec.message()));
+  }
+  return dir;
+}
+
+OutputDirectory::OutputDirectory(OutputDirectory&& other) noexcept
+    : created_(std::move(other.created_)) {
+  other.created_.clear();
+}
+
+OutputDirectory::~OutputDirectory() {
+  std::error_code ec;
+  // Deepest first; remove() refuses a directory that is not empty.
+  for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+    if (!std::filesystem::is_empty(*it, ec) || ec) return;
+    std::filesystem::remove(*it, ec);
+  }
+}
+
 Status WriteFileAtomically(const std::string& path, std::string_view content) {
   LMHEAD_ASSIGN_OR_RETURN(TempFile file, TempFile::Create(path));
   LMHEAD_RETURN_IF_ERROR(file.WriteAt(0, std::as_bytes(std::span(content))));

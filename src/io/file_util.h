@@ -68,6 +68,32 @@ class TempFile {
   bool exists_ = false;  // The temp file is on disk and ours to delete.
 };
 
+// The output directory of a run (a checkpoint, a weights directory), created
+// with its missing parents. Unless Keep() is called, the destructor removes
+// the directories it created that are still empty: a run that fails before
+// writing a file leaves no trace, and one that fails later leaves only what
+// its TempFiles did not clean up (nothing). Never removes a directory that
+// existed before or holds anything.
+class OutputDirectory {
+ public:
+  // IOError (naming `what`, e.g. "[Synth]") when the directory cannot be made.
+  static Result<OutputDirectory> Create(const std::string& path, std::string_view what);
+
+  OutputDirectory(OutputDirectory&& other) noexcept;
+  OutputDirectory& operator=(OutputDirectory&&) = delete;
+  OutputDirectory(const OutputDirectory&) = delete;
+  OutputDirectory& operator=(const OutputDirectory&) = delete;
+  ~OutputDirectory();
+
+  // The run succeeded: keep every directory.
+  void Keep() { created_.clear(); }
+
+ private:
+  OutputDirectory() = default;
+
+  std::vector<std::string> created_;  // deepest last
+};
+
 // Writes `content` to `path` atomically (temp file + rename).
 Status WriteFileAtomically(const std::string& path, std::string_view content);
 
