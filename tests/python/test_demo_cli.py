@@ -7,7 +7,7 @@ library that did not name the flag (--users 0, --pcc-rows -3), or with another f
 """
 import pytest
 
-from lmhead_cli import lmhead
+from lmhead_cli import expect_rejected_before_work
 
 
 @pytest.mark.parametrize("args, words", [
@@ -18,8 +18,4 @@ from lmhead_cli import lmhead
     (["--threads", "5000"], ["--threads", "5000", "1024"]),
 ])
 def test_bad_flags_exit_1_naming_the_value_and_write_nothing(tmp_path, args, words):
-    done = lmhead("demo", "--work-dir", tmp_path / "work", *args)
-    assert done.returncode == 1
-    for word in words:
-        assert word in done.stderr, done.stderr
-    assert not (tmp_path / "work").exists()
+    expect_rejected_before_work("demo", tmp_path / "work", args, words)
