@@ -36,13 +36,9 @@
 #include "lmhead/numerics.h"
 #include "lmhead/plan.h"
 #include "lmhead/status.h"
+#include "lmhead/threads.h"
 
 namespace lmhead {
-
-// The most worker threads OpenOptions::num_threads (and every --threads flag)
-// takes: above any CPU's count, low enough that a mistyped count cannot
-// exhaust the process's thread limit.
-inline constexpr int kMaxThreads = 1024;
 
 struct OpenOptions {
   Numerics numerics = Numerics::kTtLofi;

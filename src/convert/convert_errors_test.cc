@@ -97,6 +97,22 @@ TEST_F(ConvertErrorsTest, IndivisibleVocabSuggestsPadding) {
   EXPECT_FALSE(fs::exists(dir_.Path("w")));
 }
 
+// Negative counts once meant "all threads" silently, and huge ones were only
+// capped by the work items.
+TEST_F(ConvertErrorsTest, ThreadCountsOutOfRange) {
+  Synth(2048);
+  for (const int num_threads : {-1, kMaxThreads + 1}) {
+    ConvertOptions options;
+    options.checkpoint = dir_.Path("ckpt");
+    options.out_dir = dir_.Path("w");
+    options.num_threads = num_threads;
+    const Status status = ConvertCheckpoint(options).status();
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(status.message(), HasSubstr("num_threads=" + std::to_string(num_threads)));
+    EXPECT_FALSE(fs::exists(dir_.Path("w")));
+  }
+}
+
 // A NaN fails the run with its coordinates and leaves the previous conversion intact.
 TEST_F(ConvertErrorsTest, NonFiniteValuesAreLocatedAndNothingChanges) {
   Synth(2048);

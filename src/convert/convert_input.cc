@@ -172,6 +172,12 @@ Result<ConvertInput> ResolveConvertInput(const ConvertOptions& options) {
   if (options.out_dir.empty()) {
     return Status::InvalidArgument("[Convert] --out is empty; name the weights directory");
   }
+  if (options.num_threads < 0 || options.num_threads > kMaxThreads) {
+    return Status::InvalidArgument(
+        fmt::format("[Convert] num_threads={} is out of range; pass 0 (every hardware thread) "
+                    "or 1 to {}",
+                    options.num_threads, kMaxThreads));
+  }
   ConvertInput input;
   LMHEAD_ASSIGN_OR_RETURN(input.checkpoint, Checkpoint::Open(options.checkpoint));
   LMHEAD_ASSIGN_OR_RETURN(const CheckpointConfig config, ReadConfig(input.checkpoint.dir()));

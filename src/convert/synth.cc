@@ -165,6 +165,12 @@ Status ValidateSynthOptions(const SynthOptions& options) {
   }
   if (options.out_dir.empty())
     return Status::InvalidArgument("[Synth] --out is empty; name a directory");
+  if (options.num_threads < 0 || options.num_threads > kMaxThreads) {
+    return Status::InvalidArgument(
+        fmt::format("[Synth] num_threads={} is out of range; pass 0 (every hardware thread) or 1 "
+                    "to {}",
+                    options.num_threads, kMaxThreads));
+  }
   return Status::Ok();
 }
 

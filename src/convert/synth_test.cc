@@ -133,6 +133,13 @@ TEST(SynthTest, RejectsBadOptions) {
   options = Options(dir.Path("x"), 64, 300);
   options.num_shards = 0;
   EXPECT_EQ(SynthesizeCheckpoint(options).status().code(), StatusCode::kInvalidArgument);
+  for (const int num_threads : {-1, kMaxThreads + 1}) {
+    options = Options(dir.Path("x"), 64, 300);
+    options.num_threads = num_threads;
+    EXPECT_THAT(SynthesizeCheckpoint(options).status().message(),
+                HasSubstr("num_threads=" + std::to_string(num_threads)));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.Path("x")));
 }
 
 // binary16 values from the IEEE definition: 1, the largest finite, overflow,

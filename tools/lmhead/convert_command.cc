@@ -11,7 +11,6 @@
 #include "command.h"
 #include "lmhead/convert.h"
 #include "lmhead/formats.h"
-#include "lmhead/lm_head.h"
 #include "lmhead/plan.h"
 
 namespace lmhead::cli {

@@ -9,7 +9,6 @@
 
 #include "command.h"
 #include "lmhead/convert.h"
-#include "lmhead/lm_head.h"
 #include "lmhead/plan.h"
 #include "lmhead/safetensors.h"
 
