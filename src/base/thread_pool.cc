@@ -2,6 +2,7 @@
 // ThreadPool: workers sleep on a condition variable between Run() calls.
 #include "base/thread_pool.h"
 
+#include <fmt/format.h>
 #include <pthread.h>
 #include <sched.h>
 
@@ -31,6 +32,13 @@ void PinCurrentThread(int cpu) {
 }
 
 }  // namespace
+
+Status CheckThreadCount(int num_threads, std::string_view what) {
+  if (num_threads >= 0 && num_threads <= kMaxThreads) return Status::Ok();
+  return Status::InvalidArgument(
+      fmt::format("{} num_threads={} is out of range; pass 0 (every hardware thread) or 1 to {}",
+                  what, num_threads, kMaxThreads));
+}
 
 ThreadPool::ThreadPool(int num_threads) {
   if (num_threads <= 0) num_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -8,10 +8,18 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "lmhead/status.h"
+#include "lmhead/threads.h"
+
 namespace lmhead {
+
+// InvalidArgument, prefixed with `what` (e.g. "[Convert]"), unless
+// 0 <= num_threads <= kMaxThreads: the check of every num_threads option.
+Status CheckThreadCount(int num_threads, std::string_view what);
 
 // Runs fn(thread_idx, item) for items [0, num_items) on num_threads threads:
 // the caller's thread is thread 0, so a pool of 1 spawns nothing. Items are

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "base/thread_pool.h"
 #include "io/file_util.h"
 
 namespace lmhead {
@@ -172,12 +173,7 @@ Result<ConvertInput> ResolveConvertInput(const ConvertOptions& options) {
   if (options.out_dir.empty()) {
     return Status::InvalidArgument("[Convert] --out is empty; name the weights directory");
   }
-  if (options.num_threads < 0 || options.num_threads > kMaxThreads) {
-    return Status::InvalidArgument(
-        fmt::format("[Convert] num_threads={} is out of range; pass 0 (every hardware thread) "
-                    "or 1 to {}",
-                    options.num_threads, kMaxThreads));
-  }
+  LMHEAD_RETURN_IF_ERROR(CheckThreadCount(options.num_threads, "[Convert]"));
   ConvertInput input;
   LMHEAD_ASSIGN_OR_RETURN(input.checkpoint, Checkpoint::Open(options.checkpoint));
   LMHEAD_ASSIGN_OR_RETURN(const CheckpointConfig config, ReadConfig(input.checkpoint.dir()));

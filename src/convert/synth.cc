@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "base/thread_pool.h"
 #include "convert/parallel.h"
 #include "convert/synth_values.h"
 #include "formats/half.h"
@@ -165,12 +166,7 @@ Status ValidateSynthOptions(const SynthOptions& options) {
   }
   if (options.out_dir.empty())
     return Status::InvalidArgument("[Synth] --out is empty; name a directory");
-  if (options.num_threads < 0 || options.num_threads > kMaxThreads) {
-    return Status::InvalidArgument(
-        fmt::format("[Synth] num_threads={} is out of range; pass 0 (every hardware thread) or 1 "
-                    "to {}",
-                    options.num_threads, kMaxThreads));
-  }
+  LMHEAD_RETURN_IF_ERROR(CheckThreadCount(options.num_threads, "[Synth]"));
   return Status::Ok();
 }
 

@@ -86,12 +86,7 @@ Status CheckSameManifest(CommunicatorImpl& comm, const std::string& weights_dir)
 // choose kernels, build the mesh.
 Status Prepare(LmHead::Impl& impl, const std::string& weights_dir, const OpenOptions& options,
                std::shared_ptr<CommunicatorImpl> comm) {
-  if (options.num_threads < 0 || options.num_threads > kMaxThreads) {
-    return Status::InvalidArgument(
-        fmt::format("[LmHead::Open] num_threads={} is out of range; pass 0 (every hardware "
-                    "thread) or 1 to {}",
-                    options.num_threads, kMaxThreads));
-  }
+  LMHEAD_RETURN_IF_ERROR(CheckThreadCount(options.num_threads, "[LmHead::Open]"));
   impl.options = options;
   LMHEAD_ASSIGN_OR_RETURN(impl.weights, WeightsDir::Open(weights_dir));
   const WeightsManifest& manifest = impl.weights.manifest();
