@@ -41,7 +41,7 @@ struct SynthOptions {
   // model.safetensors.index.json, the head in one of them, small dummy
   // tensors in the rest (the layout of real DeepSeek-V3 checkpoints).
   int num_shards = 1;
-  int num_threads = 0;  // 0: all hardware threads; at most kMaxThreads.
+  int num_threads = 0;  // 0: one per CPU this process may run on; at most kMaxThreads.
 };
 
 struct SynthReport {
@@ -88,7 +88,7 @@ struct ConvertOptions {
   // SuggestPaddedVocab(V, D, 1), when D does not divide it (recorded in the
   // shard headers and the manifest; the engine never lets them win).
   bool pad_vocab = false;
-  int num_threads = 0;  // 0: all hardware threads; at most kMaxThreads.
+  int num_threads = 0;  // 0: one per CPU this process may run on; at most kMaxThreads.
   // Called from one thread at a time, roughly every finished piece.
   ConvertProgressFn progress;
 };

@@ -19,8 +19,8 @@ struct BandwidthProbe {
 
 // DRAM read bandwidth: `num_threads` threads each sum their part of a buffer of
 // `bytes` bytes (>= 256 MiB so the last-level cache cannot hold it), first
-// touched by the thread that reads it. num_threads <= 0 means every hardware
-// thread. This is the limit a memory-bound decode step is measured against.
+// touched by the thread that reads it. num_threads <= 0 means one per CPU this
+// process may run on. This is the limit a memory-bound decode step is measured against.
 BandwidthProbe MeasureReadBandwidth(size_t bytes, int num_threads, int repetitions);
 
 // A compute peak measured on operands that stay in registers. Each probe

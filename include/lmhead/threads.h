@@ -6,9 +6,9 @@
 
 namespace lmhead {
 
-// The most worker threads a caller may ask for (0 asks for every hardware
-// thread): above any CPU's count, low enough that a mistyped count cannot
-// exhaust the process's thread limit.
+// The most worker threads a caller may ask for (0 asks for one per CPU the
+// process may run on, its affinity mask): above any CPU's count, low enough
+// that a mistyped count cannot exhaust the process's thread limit.
 inline constexpr int kMaxThreads = 1024;
 
 }  // namespace lmhead

@@ -11,18 +11,6 @@
 namespace lmhead {
 namespace {
 
-// The CPUs this process may run on, in increasing order.
-std::vector<int> AllowedCpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> cpus;
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
-  }
-  return cpus;
-}
-
 // Best effort: a refused pin (a container's policy, say) only costs speed.
 void PinCurrentThread(int cpu) {
   cpu_set_t set;
@@ -35,14 +23,27 @@ void PinCurrentThread(int cpu) {
 
 Status CheckThreadCount(int num_threads, std::string_view what) {
   if (num_threads >= 0 && num_threads <= kMaxThreads) return Status::Ok();
-  return Status::InvalidArgument(
-      fmt::format("{} num_threads={} is out of range; pass 0 (every hardware thread) or 1 to {}",
-                  what, num_threads, kMaxThreads));
+  return Status::InvalidArgument(fmt::format(
+      "{} num_threads={} is out of range; pass 0 (one per CPU this process may run on) or 1 to {}",
+      what, num_threads, kMaxThreads));
 }
 
-ThreadPool::ThreadPool(int num_threads) {
-  if (num_threads <= 0) num_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const std::vector<int> cpus = AllowedCpus();
+std::vector<int> AllowedCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+int DefaultThreadCount() { return std::max(1, static_cast<int>(AllowedCpus().size())); }
+
+ThreadPool::ThreadPool(int num_threads, std::vector<int> cpus) {
+  if (cpus.empty()) cpus = AllowedCpus();
+  if (num_threads <= 0) num_threads = std::max(1, static_cast<int>(cpus.size()));
   pinned_ = num_threads > 1 && num_threads <= static_cast<int>(cpus.size());
   for (int thread_idx = 1; thread_idx < num_threads; ++thread_idx) {
     const int cpu = pinned_ ? cpus[static_cast<size_t>(thread_idx)] : -1;

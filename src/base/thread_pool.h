@@ -21,20 +21,30 @@ namespace lmhead {
 // 0 <= num_threads <= kMaxThreads: the check of every num_threads option.
 Status CheckThreadCount(int num_threads, std::string_view what);
 
+// The CPUs the calling thread may run on (sched_getaffinity), in increasing
+// order: what taskset, a cpuset or an MPI launcher's binding left it.
+std::vector<int> AllowedCpus();
+
+// What num_threads = 0 means: one thread per allowed CPU (at least 1), not
+// per CPU of the machine, so a process bound to some cores does not run more
+// threads than it has cores.
+int DefaultThreadCount();
+
 // Runs fn(thread_idx, item) for items [0, num_items) on num_threads threads:
 // the caller's thread is thread 0, so a pool of 1 spawns nothing. Items are
 // handed out from a shared atomic counter in increasing order (no lock per
 // item), so uneven items balance themselves. Thread-compatible: one Run() at
 // a time.
 //
-// When the pool fits the CPUs this process may run on (sched_getaffinity),
-// worker i is pinned to the i-th of them, and the first is left to the
-// caller's thread: no two pool threads share a core, and a worker's caches
-// stay warm between calls. A larger pool is not pinned (oversubscribed).
+// When the pool fits its CPUs (by default AllowedCpus()), worker i is pinned
+// to the i-th of them, and the first is left to the caller's thread: no two
+// pool threads share a core, and a worker's caches stay warm between calls.
+// A larger pool is not pinned (oversubscribed).
 class ThreadPool {
  public:
-  // num_threads <= 0 means every hardware thread.
-  explicit ThreadPool(int num_threads);
+  // num_threads <= 0 means one thread per CPU of `cpus`; empty `cpus` means
+  // AllowedCpus().
+  explicit ThreadPool(int num_threads, std::vector<int> cpus = {});
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

@@ -77,5 +77,50 @@ TEST(ThreadPoolTest, WorkersArePinnedWhenThePoolFitsTheCpus) {
   EXPECT_FALSE(ThreadPool(1).pinned());
 }
 
+// num_threads = 0 means one thread per CPU the caller may run on (what
+// taskset or an MPI launcher's binding left it), not one per CPU of the
+// machine.
+TEST(ThreadPoolTest, ZeroThreadsMeansOnePerAllowedCpu) {
+  const std::vector<int> allowed = CpusOfThisThread();
+  EXPECT_EQ(ThreadPool(0).num_threads(), static_cast<int>(allowed.size()));
+  if (allowed.size() < 2) GTEST_SKIP() << "one CPU: cannot bind to fewer";
+  cpu_set_t saved;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(allowed[0], &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  const int pool_threads = ThreadPool(0).num_threads();
+  const int default_threads = DefaultThreadCount();
+  ASSERT_EQ(sched_setaffinity(0, sizeof(saved), &saved), 0);
+  EXPECT_EQ(pool_threads, 1);
+  EXPECT_EQ(default_threads, 1);
+}
+
+// A pool given its CPUs takes one thread per CPU and pins worker i to the
+// i-th of them, in the order given.
+TEST(ThreadPoolTest, APoolOverGivenCpusPinsItsWorkersToThem) {
+  const std::vector<int> allowed = CpusOfThisThread();
+  if (allowed.size() < 2) GTEST_SKIP() << "one CPU: nothing to pin";
+  ThreadPool pool(0, {allowed[1], allowed[0]});
+  ASSERT_EQ(pool.num_threads(), 2);
+  EXPECT_TRUE(pool.pinned());
+  std::vector<int> worker_cpus;
+  std::atomic<bool> worker_ran{false};
+  pool.Run(2, [&](int thread_idx, int64_t) {
+    if (thread_idx == 1) {
+      worker_cpus = CpusOfThisThread();
+      worker_ran = true;
+    }
+    // Wait (bounded) for the worker, so that it takes one of the two items.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!worker_ran.load() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+  });
+  ASSERT_TRUE(worker_ran.load());
+  EXPECT_EQ(worker_cpus, std::vector<int>{allowed[0]});
+}
+
 }  // namespace
 }  // namespace lmhead

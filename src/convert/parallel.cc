@@ -5,15 +5,13 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
-#include <thread>
 
 #include "base/thread_pool.h"
 
 namespace lmhead {
 
 int ResolveThreads(int requested, int64_t num_items) {
-  int threads = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
-  threads = std::max(threads, 1);
+  int threads = requested > 0 ? requested : DefaultThreadCount();
   if (num_items > 0 && threads > num_items) threads = static_cast<int>(num_items);
   return threads;
 }

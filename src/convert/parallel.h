@@ -11,7 +11,7 @@
 
 namespace lmhead {
 
-// Resolves a thread-count option: 0 means every hardware thread; the result
+// Resolves a thread-count option: 0 means DefaultThreadCount(); the result
 // is at least 1 and at most `num_items` (when that is positive).
 int ResolveThreads(int requested, int64_t num_items);
 

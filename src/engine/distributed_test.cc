@@ -12,6 +12,7 @@
 #include <functional>
 #include <thread>
 
+#include "base/thread_pool.h"
 #include "engine/engine_test_util.h"
 #include "lmhead/communicator.h"
 #include "lmhead/lm_head.h"
@@ -68,6 +69,27 @@ bool SameBytes(const Vector& a, const Vector& b) {
   // memcmp must not see the null data() of an empty vector, even for 0 bytes.
   return a.size() == b.size() &&
          (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
+}
+
+// With num_threads = 0, ranks of one host that may run on the same CPUs
+// split them: the host runs one pool thread per CPU, not one per CPU and rank.
+TEST(DistributedThreadsTest, RanksOfOneHostSplitItsCpus) {
+  const std::string weights = MakeWeights("threads", MeshShape{1, 2});
+  const int cpus = DefaultThreadCount();
+  std::vector<int> threads(2);
+  OnRanks(2, 30.0, [&](int rank, std::shared_ptr<Communicator> comm) {
+    OpenOptions open;
+    open.communicator = comm;
+    auto head = LmHead::Open(weights, open);
+    ASSERT_TRUE(head.ok()) << head.status().ToString();
+    threads[static_cast<size_t>(rank)] = (*head)->num_threads();
+  });
+  if (cpus >= 2) {
+    EXPECT_EQ(threads[0] + threads[1], cpus);
+    EXPECT_GE(std::min(threads[0], threads[1]), cpus / 2);
+  } else {
+    EXPECT_EQ(threads, (std::vector<int>{1, 1}));
+  }
 }
 
 struct SplitCase {

@@ -14,6 +14,7 @@
 #include "io/file_util.h"
 #include "io/mapped_file.h"
 #include "kernels/cpu_features.h"
+#include "mesh/host_cpus.h"
 
 namespace lmhead {
 namespace {
@@ -85,7 +86,7 @@ Status CheckSameManifest(CommunicatorImpl& comm, const std::string& weights_dir)
 // Open's work on this process: plan, check and map this process's shards,
 // choose kernels, build the mesh.
 Status Prepare(LmHead::Impl& impl, const std::string& weights_dir, const OpenOptions& options,
-               std::shared_ptr<CommunicatorImpl> comm) {
+               std::shared_ptr<CommunicatorImpl> comm, std::vector<int> cpus) {
   LMHEAD_RETURN_IF_ERROR(CheckThreadCount(options.num_threads, "[LmHead::Open]"));
   impl.options = options;
   LMHEAD_ASSIGN_OR_RETURN(impl.weights, WeightsDir::Open(weights_dir));
@@ -125,7 +126,7 @@ Status Prepare(LmHead::Impl& impl, const std::string& weights_dir, const OpenOpt
       for (const BankTiles& bank : shard.banks()) ReleaseMappedPages(bank.tiles, bank.bytes);
     }
   }
-  impl.pool = std::make_unique<ThreadPool>(options.num_threads);
+  impl.pool = std::make_unique<ThreadPool>(options.num_threads, std::move(cpus));
   impl.mesh = std::make_unique<MeshDevice>(mesh.shape,
                                            MeshTransport{impl.ranks, comm, options.scatter_route});
   impl.comm = std::move(comm);
@@ -139,9 +140,16 @@ Result<std::unique_ptr<LmHead>> LmHead::Open(const std::string& weights_dir,
   std::shared_ptr<CommunicatorImpl> comm =
       options.communicator ? options.communicator->impl() : MakeSingleCommunicator(60.0);
   if (comm->size() > 1) LMHEAD_RETURN_IF_ERROR(CheckSameManifest(*comm, weights_dir));
+  // The CPUs the pool may take: ranks of one host left on the same CPUs by
+  // their launcher split them, so that the host runs one thread per CPU.
+  std::vector<int> cpus = AllowedCpus();
+  if (comm->size() > 1 && options.num_threads == 0) {
+    LMHEAD_ASSIGN_OR_RETURN(cpus, HostCpuShare(*comm, cpus));
+  }
   auto impl = std::make_unique<Impl>();
   // A rank that cannot open its part stops every rank, with its reason.
-  LMHEAD_RETURN_IF_ERROR(comm->Agree(Prepare(*impl, weights_dir, options, comm), "LmHead::Open"));
+  LMHEAD_RETURN_IF_ERROR(
+      comm->Agree(Prepare(*impl, weights_dir, options, comm, std::move(cpus)), "LmHead::Open"));
   return std::unique_ptr<LmHead>(new LmHead(std::move(impl)));
 }
 

@@ -283,7 +283,8 @@ CommandMain RegisterBenchCommand(CLI::App& sub) {
                  "Timed prefill calls per case")
       ->check(CLI::Range(1, kMaxRepetitions))
       ->capture_default_str();
-  sub.add_option("--threads", flags->threads, "Worker threads (0: all cores)")
+  sub.add_option("--threads", flags->threads,
+                 "Worker threads (0: one per CPU this process may run on)")
       ->check(CLI::Range(0, kMaxThreads))
       ->capture_default_str();
   sub.add_option("--work-dir", flags->work_dir, "Cache of the synthetic checkpoint and shards")

@@ -45,7 +45,8 @@ void AddFlags(CLI::App& sub, PlanFlags& flags) {
       ->capture_default_str();
   sub.add_option("--core-grid", flags.core_grid,
                  "Override the preset's core grid XxY (compute_with_storage_grid_size)");
-  sub.add_option("--dram-banks", flags.dram_banks, "Override the preset's DRAM bank count");
+  sub.add_option("--dram-banks", flags.dram_banks,
+                 "Override the preset's DRAM bank count (0 = the preset's)");
   sub.add_option("--mode", flags.mode, "Paths to plan: decode, prefill or both")
       ->capture_default_str();
   sub.add_option("--seq-len", flags.seq_len, "Prefill sequence length S")->capture_default_str();

@@ -196,10 +196,10 @@ void PrintSummary(const LmHead& head, const RunFlags& flags, const ForwardResult
     ranks = fmt::format(" on rank 0 of {} ({} devices each)", result.num_processes,
                         result.num_local_devices);
   }
-  std::printf("%s %lld rows with %s numerics (%s, %d threads%s): matmul %.3f ms, total %.3f ms\n",
+  std::printf("%s %lld rows with %s numerics (%s, %d thread%s%s): matmul %.3f ms, total %.3f ms\n",
               flags.mode.c_str(), static_cast<long long>(result.rows), flags.numerics.c_str(),
-              head.kernel_name().c_str(), head.num_threads(), ranks.c_str(),
-              result.times.matmul * 1e3, result.times.total * 1e3);
+              head.kernel_name().c_str(), head.num_threads(), head.num_threads() == 1 ? "" : "s",
+              ranks.c_str(), result.times.matmul * 1e3, result.times.total * 1e3);
 }
 
 Result<OpenOptions> OpenOptionsOf(const RunFlags& flags) {
@@ -308,7 +308,9 @@ CommandMain RegisterRunCommand(CLI::App& sub) {
                  "its own devices')");
   sub.add_option("--mesh", flags->mesh,
                  "Expected mesh RxC: fail unless the weights were converted for it");
-  sub.add_option("--threads", flags->threads, "Worker threads per process (0: all cores)")
+  sub.add_option("--threads", flags->threads,
+                 "Worker threads per process (0: one per CPU it may run on; ranks of a host on the "
+                 "same CPUs split them)")
       ->check(CLI::Range(0, kMaxThreads))
       ->capture_default_str();
   sub.add_option("--timeout", flags->timeout,
