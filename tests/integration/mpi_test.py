@@ -143,6 +143,20 @@ def equivalence(runner, case):
         if "--json" in flags:
             check_traffic(case, name, json.loads(stdout), rows, cols, n, x_rows, flags)
         print(f"ok {case} {name}: {len(compared)} files identical")
+    check_thread_share(runner, weights, x, n)
+
+
+def check_thread_share(runner, weights, x, n):
+    """With the default --threads 0, the ranks of this host, unbound or bound
+    alike, run no more pool threads together than it has CPUs (or one each)."""
+    args = ["run", "--weights", weights, "--input", x[7], "--output", runner.path("threads.npy"),
+            "--mode", "decode", "--json"]
+    proc, _ = runner.run(runner.mpi(n, args))
+    threads = [rank["threads"] for rank in json.loads(proc.stdout)["ranks"]]
+    cpus = len(os.sched_getaffinity(0))
+    assert len(threads) == n and min(threads) >= 1, threads
+    assert sum(threads) <= max(cpus, n), f"{n} ranks on {cpus} CPUs run {threads} threads"
+    print(f"ok {n} ranks on {cpus} CPUs run {threads} threads")
 
 
 def check_traffic(case, name, report, rows, cols, n, x_rows, flags):

@@ -137,12 +137,13 @@ nlohmann::json TrafficJson(const NetworkTraffic& traffic) {
           {"messages_received", traffic.messages_received}};
 }
 
-// What this process did: its devices, stage times and the bytes it moved.
-nlohmann::json RankJson(const ForwardResult& r) {
+// What this process did: its devices, threads, stage times and the bytes it moved.
+nlohmann::json RankJson(const LmHead& head, const ForwardResult& r) {
   const double seconds = r.times.matmul > 0 ? r.times.matmul : 1e-12;
   return {
       {"rank", r.process_rank},
       {"devices", {r.first_device, r.first_device + r.num_local_devices}},
+      {"threads", head.num_threads()},
       {"seconds", {{"scatter", r.times.scatter}, {"matmul", r.times.matmul},
                    {"combine", r.times.combine}, {"total", r.times.total}}},
       {"network", {{"scatter", TrafficJson(r.scatter_network)},
@@ -181,7 +182,7 @@ nlohmann::json ResultJson(const LmHead& head, const RunFlags& flags, const Forwa
 Status PrintJson(const LmHead& head, const RunFlags& flags, const ForwardResult& result,
                  Communicator& comm) {
   LMHEAD_ASSIGN_OR_RETURN(std::vector<std::string> ranks,
-                          comm.GatherToRoot(RankJson(result).dump()));
+                          comm.GatherToRoot(RankJson(head, result).dump()));
   if (comm.rank() != 0) return Status::Ok();
   nlohmann::json all = nlohmann::json::array();
   for (const std::string& text : ranks) all.push_back(nlohmann::json::parse(text));
