@@ -60,6 +60,9 @@ struct MachineInfo {
   // "bfp4_b tt-lofi -> matmul/bfp4b/tt-lofi/avx512", followed by " (a row's
   // logits do not depend on the batch)" for a set that promises it.
   std::vector<std::string> kernel_choices;
+  // The CPUs this process may run on (its affinity mask), in increasing
+  // order: one pool thread each is what num_threads = 0 gives.
+  std::vector<int> allowed_cpus;
 };
 
 // Detects once; an invalid $LMHEAD_KERNELS is reported in cpu_features.

@@ -2,6 +2,7 @@
 // DescribeMachine: CPU features and the kernels the engine would choose, for `lmhead info`.
 #include <fmt/format.h>
 
+#include "base/thread_pool.h"
 #include "kernels/cpu_features.h"
 #include "kernels/kernels.h"
 #include "lmhead/formats.h"
@@ -12,6 +13,7 @@ namespace lmhead {
 MachineInfo DescribeMachine() {
   MachineInfo info;
   info.formats_simd_target = FormatsSimdTargetName();
+  info.allowed_cpus = AllowedCpus();
   Result<CpuFeatures> cpu = CpuFeaturesForKernels();
   if (!cpu.ok()) {
     info.cpu_features = cpu.status().message();

@@ -196,3 +196,23 @@ def test_weights_for_another_mesh_are_rejected(model, tmp_path):
                   "--mesh", "4x8")
     assert done.returncode == 1
     assert "2x4" in done.stderr and "4x8" in done.stderr
+
+
+def test_a_process_bound_to_one_cpu_runs_one_thread(model, tmp_path):
+    # --threads 0 means one thread per CPU the process may run on (taskset, a cpuset, an MPI
+    # launcher's binding), not one per CPU of the machine.
+    cpu = min(os.sched_getaffinity(0))
+
+    def bind():
+        os.sched_setaffinity(0, {cpu})
+
+    info = lmhead("info", preexec_fn=bind).stdout
+    assert f"threads by default (--threads 0): 1, one per CPU this process may run on ({cpu})" \
+        in info, info
+    _, weights, _ = model
+    x, _ = activations(2, 3)
+    np.save(tmp_path / "x.npy", x)
+    done = lmhead("run", "--weights", weights, "--mode", "decode", "--input", tmp_path / "x.npy",
+                  "--output", tmp_path / "y.npy", "--json", preexec_fn=bind)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["threads"] == 1

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // `lmhead info`: CPU features, the kernels the engine chooses, and the build options.
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "command.h"
 #include "lmhead/machine.h"
@@ -15,6 +20,19 @@ void PrintPeak(const char* name, const ComputeProbe& probe) {
   } else {
     std::printf("%s: not available on this CPU/OS or below the kernel cap\n", name);
   }
+}
+
+// "0-3,8": runs of consecutive CPUs.
+std::string CpuRanges(const std::vector<int>& cpus) {
+  std::string text;
+  for (size_t i = 0; i < cpus.size();) {
+    size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
+    if (!text.empty()) text += ',';
+    text += j == i ? fmt::format("{}", cpus[i]) : fmt::format("{}-{}", cpus[i], cpus[j]);
+    i = j + 1;
+  }
+  return text;
 }
 
 }  // namespace
@@ -32,6 +50,9 @@ CommandMain RegisterInfoCommand(CLI::App& sub) {
     std::printf("tile packers (Highway):   %s\n", info.formats_simd_target.c_str());
     std::printf("kernels:\n");
     for (const std::string& choice : info.kernel_choices) std::printf("  %s\n", choice.c_str());
+    std::printf("threads by default (--threads 0): %d, one per CPU this process may run on (%s)\n",
+                std::max(1, static_cast<int>(info.allowed_cpus.size())),
+                CpuRanges(info.allowed_cpus).c_str());
 #ifdef LMHEAD_WITH_ONEDNN
     std::printf("built with: oneDNN baseline (lmhead bench --compare onednn)\n");
 #endif
