@@ -44,9 +44,10 @@ struct OpenOptions {
   Numerics numerics = Numerics::kTtLofi;
   CompatMode compat = CompatMode::kSeed;
   int64_t input_row_idx = 0;      // Mesh row the host writes the input to.
-  // 0: one per CPU this process may run on (its affinity mask); with a
+  // 0: one per CPU this process may run on (its affinity mask). With a
   // communicator, the ranks of a host whose masks are the same split that
-  // mask between them. At most kMaxThreads.
+  // mask between them: 0 then means one per CPU of the rank's slice, and N
+  // threads are pinned within the slice where they fit it. At most kMaxThreads.
   int num_threads = 0;
   bool verify_checksums = false;  // Hash every shard byte at Open (slow for full size).
   // The processes the mesh's devices are spread over; null: this process holds

@@ -141,9 +141,10 @@ Result<std::unique_ptr<LmHead>> LmHead::Open(const std::string& weights_dir,
       options.communicator ? options.communicator->impl() : MakeSingleCommunicator(60.0);
   if (comm->size() > 1) LMHEAD_RETURN_IF_ERROR(CheckSameManifest(*comm, weights_dir));
   // The CPUs the pool may take: ranks of one host left on the same CPUs by
-  // their launcher split them, so that the host runs one thread per CPU.
+  // their launcher split them, so that by default the host runs one thread
+  // per CPU, and no two ranks pin their workers to the same CPU.
   std::vector<int> cpus = AllowedCpus();
-  if (comm->size() > 1 && options.num_threads == 0) {
+  if (comm->size() > 1) {
     LMHEAD_ASSIGN_OR_RETURN(cpus, HostCpuShare(*comm, cpus));
   }
   auto impl = std::make_unique<Impl>();
