@@ -61,8 +61,9 @@ struct MachineInfo {
   // logits do not depend on the batch)" for a set that promises it.
   std::vector<std::string> kernel_choices;
   // The CPUs this process may run on (its affinity mask), in increasing
-  // order: one pool thread each is what num_threads = 0 gives.
+  // order, and the pool size num_threads = 0 gives: one thread each.
   std::vector<int> allowed_cpus;
+  int default_threads = 1;
 };
 
 // Detects once; an invalid $LMHEAD_KERNELS is reported in cpu_features.

@@ -14,6 +14,7 @@ MachineInfo DescribeMachine() {
   MachineInfo info;
   info.formats_simd_target = FormatsSimdTargetName();
   info.allowed_cpus = AllowedCpus();
+  info.default_threads = DefaultThreadCount();
   Result<CpuFeatures> cpu = CpuFeaturesForKernels();
   if (!cpu.ok()) {
     info.cpu_features = cpu.status().message();

@@ -283,10 +283,7 @@ CommandMain RegisterBenchCommand(CLI::App& sub) {
                  "Timed prefill calls per case")
       ->check(CLI::Range(1, kMaxRepetitions))
       ->capture_default_str();
-  sub.add_option("--threads", flags->threads,
-                 "Worker threads (0: one per CPU this process may run on)")
-      ->check(CLI::Range(0, kMaxThreads))
-      ->capture_default_str();
+  AddThreadsOption(sub, flags->threads);
   sub.add_option("--work-dir", flags->work_dir, "Cache of the synthetic checkpoint and shards")
       ->capture_default_str();
   sub.add_flag("--json", flags->json, "One JSON object per case");

@@ -4,10 +4,12 @@
 #define LMHEAD_TOOLS_LMHEAD_COMMAND_H_
 
 #include <functional>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "lmhead/status.h"
+#include "lmhead/threads.h"
 
 namespace lmhead::cli {
 
@@ -26,6 +28,16 @@ using CommandRegistrar = CommandMain (*)(CLI::App& sub);
 // Prints "lmhead: error: <message>" to stderr and returns 1 for a user error,
 // 2 for an internal one. Returns 0 for OK.
 int ReportStatus(const Status& status);
+
+// Every command's --threads, bound to `threads` and checked against
+// 0..kMaxThreads at parse time, before any work.
+inline CLI::Option* AddThreadsOption(
+    CLI::App& sub, int& threads,
+    const std::string& help = "Worker threads (0: one per CPU this process may run on)") {
+  return sub.add_option("--threads", threads, help)
+      ->check(CLI::Range(0, kMaxThreads))
+      ->capture_default_str();
+}
 
 CommandMain RegisterDemoCommand(CLI::App& sub);
 CommandMain RegisterPlanCommand(CLI::App& sub);

@@ -48,10 +48,7 @@ void AddFlags(CLI::App& sub, ConvertFlags& flags) {
       ->capture_default_str();
   sub.add_flag("--pad-vocab", flags.pad_vocab,
                "Pad the vocabulary with zero columns when the device count does not divide it");
-  sub.add_option("--threads", flags.threads,
-                 "Worker threads (0 = one per CPU this process may run on)")
-      ->check(CLI::Range(0, kMaxThreads))
-      ->capture_default_str();
+  AddThreadsOption(sub, flags.threads);
   sub.add_flag("--quiet,-q", flags.quiet, "No progress output");
 }
 

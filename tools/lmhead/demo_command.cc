@@ -190,10 +190,7 @@ CommandMain RegisterDemoCommand(CLI::App& sub) {
   sub.add_option("--pcc-rows", flags->pcc_rows, "Prefill rows checked against fp32")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 31))
       ->capture_default_str();
-  sub.add_option("--threads", flags->threads,
-                 "Worker threads (0: one per CPU this process may run on)")
-      ->check(CLI::Range(0, kMaxThreads))
-      ->capture_default_str();
+  AddThreadsOption(sub, flags->threads);
   sub.add_option("--seed", flags->seed, "Seed of the checkpoint and inputs")
       ->capture_default_str();
   return [flags] { return ReportStatus(RunDemo(*flags)); };

@@ -2,7 +2,6 @@
 // `lmhead info`: CPU features, the kernels the engine chooses, and the build options.
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -51,8 +50,7 @@ CommandMain RegisterInfoCommand(CLI::App& sub) {
     std::printf("kernels:\n");
     for (const std::string& choice : info.kernel_choices) std::printf("  %s\n", choice.c_str());
     std::printf("threads by default (--threads 0): %d, one per CPU this process may run on (%s)\n",
-                std::max(1, static_cast<int>(info.allowed_cpus.size())),
-                CpuRanges(info.allowed_cpus).c_str());
+                info.default_threads, CpuRanges(info.allowed_cpus).c_str());
 #ifdef LMHEAD_WITH_ONEDNN
     std::printf("built with: oneDNN baseline (lmhead bench --compare onednn)\n");
 #endif

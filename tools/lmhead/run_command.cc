@@ -309,11 +309,9 @@ CommandMain RegisterRunCommand(CLI::App& sub) {
                  "its own devices')");
   sub.add_option("--mesh", flags->mesh,
                  "Expected mesh RxC: fail unless the weights were converted for it");
-  sub.add_option("--threads", flags->threads,
-                 "Worker threads per process (0: one per CPU it may run on; ranks of a host on the "
-                 "same CPUs split them)")
-      ->check(CLI::Range(0, kMaxThreads))
-      ->capture_default_str();
+  AddThreadsOption(sub, flags->threads,
+                   "Worker threads per process (0: one per CPU it may run on; ranks of a host on "
+                   "the same CPUs split them)");
   sub.add_option("--timeout", flags->timeout,
                  "Under mpirun: seconds any collective may wait for a rank before every rank "
                  "stops")

@@ -41,10 +41,7 @@ void AddFlags(CLI::App& sub, SynthFlags& flags) {
   sub.add_option("--shards", flags.shards,
                  "Number of safetensors files; > 1 writes model.safetensors.index.json")
       ->capture_default_str();
-  sub.add_option("--threads", flags.threads,
-                 "Worker threads (0 = one per CPU this process may run on)")
-      ->check(CLI::Range(0, kMaxThreads))
-      ->capture_default_str();
+  AddThreadsOption(sub, flags.threads);
 }
 
 Result<SafetensorsDtype> ParseDtype(const std::string& text) {
